@@ -1,0 +1,123 @@
+"""Unit tests of utils/profiling.py and utils/config.py."""
+
+import keras
+import numpy as np
+import pytest
+
+from utils import config, profiling, vgg
+
+
+def small_model():
+    inputs = keras.Input((8, 8, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same", name="conv")(inputs)
+    x = keras.layers.MaxPooling2D(2, name="pool")(x)
+    x = keras.layers.Flatten(name="flat")(x)
+    outputs = keras.layers.Dense(5, name="dense")(x)
+    return keras.Model(inputs, outputs)
+
+
+def test_layer_costs_by_hand():
+    costs = profiling.layer_costs(small_model())
+    assert list(costs.index) == ["conv", "pool", "flat", "dense"]
+    assert costs.loc["conv", "params"] == 3 * 3 * 3 * 4 + 4
+    assert costs.loc["conv", "MACs"] == 8 * 8 * 4 * 3 * 3 * 3
+    assert costs.loc["conv", "activations"] == 8 * 8 * 4
+    assert costs.loc["pool", "output shape"] == (4, 4, 4)
+    assert costs.loc["dense", "MACs"] == 64 * 5
+    assert costs.loc["pool", "MACs"] == 0
+
+
+def test_layer_costs_vgg16_totals():
+    costs = profiling.layer_costs(vgg.vgg("D"))
+    assert costs["params"].sum() == 138_357_544
+    assert costs["MACs"].sum() == 15_470_264_320
+    assert costs["activations"].sum() == 15_112_168
+    assert costs.loc["fc1", "params"] == 102_764_544
+    keras.backend.clear_session()
+
+
+def test_layer_costs_needs_fixed_input():
+    with pytest.raises(ValueError, match="fixed input size"):
+        profiling.layer_costs(vgg.vgg("A", include_top=False, width=0.125))
+
+
+def test_training_memory_estimate():
+    est = profiling.training_memory_estimate(1000, 50, 8)
+    assert est == {"parameters_bytes": 12_000, "activations_bytes": 3_200, "total_bytes": 15_200}
+    with pytest.raises(ValueError, match="Received: batch_size=0"):
+        profiling.training_memory_estimate(1000, 50, 0)
+
+
+def test_time_steps_counts_and_validates():
+    calls = []
+    timing = profiling.time_steps(lambda: calls.append(1) or np.zeros(1), burn_in=2, steps=3)
+    assert len(calls) == 5 and len(timing.seconds) == 3
+    assert timing.std >= 0 and "over 3 batches" in str(timing)
+    with pytest.raises(ValueError, match="Received: burn_in=0, steps=0"):
+        profiling.time_steps(lambda: 0, burn_in=0, steps=0)
+
+
+def test_forward_and_backward_steps_run():
+    model = small_model()
+    x = np.ones((2, 8, 8, 3), "float32")
+    assert tuple(np.asarray(profiling.forward_step(model, x)()).shape) == (2, 5)
+    loss = profiling.forward_backward_step(model, x, np.array([0, 1]))()
+    assert np.isfinite(float(loss))
+
+
+def test_peak_rss_during_sees_an_allocation():
+    grown = profiling.peak_rss_during(lambda: np.ones(50_000_000, dtype=np.uint8).sum())
+    assert grown >= 20_000_000
+
+
+def test_matmul_gflops_positive():
+    assert profiling.matmul_gflops(256, burn_in=1, steps=2) > 0
+
+
+def test_human_bytes():
+    assert profiling.human_bytes(512) == "512 B"
+    assert profiling.human_bytes(1536) == "1.50 KiB"
+    assert profiling.human_bytes(3 * 1024**3) == "3.00 GiB"
+
+
+def test_run_mode(monkeypatch):
+    monkeypatch.setenv("CONVNET_MODE", "full")
+    assert config.run_mode()[0] == "full"
+    monkeypatch.setenv("CONVNET_MODE", "QUICK")
+    assert config.run_mode()[0] == "quick"
+    monkeypatch.setenv("CONVNET_MODE", "fast")
+    with pytest.raises(ValueError, match="Received: CONVNET_MODE='fast'"):
+        config.run_mode()
+    monkeypatch.delenv("CONVNET_MODE")
+    monkeypatch.setattr(config, "accelerators", lambda: [])
+    assert config.run_mode()[0] == "quick"
+    monkeypatch.setattr(config, "accelerators", lambda: ["GPU"])
+    assert config.run_mode()[0] == "full"
+
+
+def test_folders(monkeypatch, tmp_path):
+    monkeypatch.setenv("CONVNET_DATA_DIR", str(tmp_path / "d"))
+    assert config.data_dir() == tmp_path / "d"
+    assert config.data_dir(tmp_path / "x") == tmp_path / "x"
+    monkeypatch.delenv("CONVNET_DATA_DIR")
+    assert config.data_dir() == config.REPO_ROOT / "data"
+    monkeypatch.setenv("CONVNET_CACHE_DIR", str(tmp_path / "c"))
+    assert config.cache_dir() == tmp_path / "c" and (tmp_path / "c").is_dir()
+
+
+def test_seeds_repeat_and_validate():
+    config.set_seeds(3)
+    a = keras.random.uniform((4,)).numpy()
+    config.set_seeds(3)
+    b = keras.random.uniform((4,)).numpy()
+    np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="Received: seed=-1"):
+        config.set_seeds(-1)
+
+
+def test_start_prints_banner(monkeypatch, capsys):
+    monkeypatch.setenv("CONVNET_MODE", "quick")
+    run = config.start(seed=0)
+    out = capsys.readouterr().out
+    assert run.quick and run.pick(1, 2) == 1
+    assert "Run mode: quick (set by CONVNET_MODE)" in out and "Seed: 0" in out

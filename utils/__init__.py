@@ -1,0 +1,11 @@
+"""ConvNet Classics: the shared library of the notebooks.
+
+Modules:
+    config: folders, run mode, seeds and the setup banner.
+    data: dataset loaders with verification and caching.
+    vgg: the VGG configuration table (paper, Table 1) and builders.
+    profiling: per-layer cost, timing and memory helpers.
+    checks: the checkers behind the notebooks' exercises.
+"""
+
+__version__ = "0.1.0"

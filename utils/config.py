@@ -1,0 +1,188 @@
+"""Settings shared by every notebook: folders, run mode, seeds and the setup banner.
+
+Every notebook's setup cell calls :func:`start`, which seeds everything, picks the run
+mode and prints one banner, so a learner always sees the same facts in the same place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import platform
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+#: Environment variable naming the folder that holds (or receives) the datasets.
+DATA_DIR_ENV = "CONVNET_DATA_DIR"
+#: Environment variable naming the folder for decoded-array caches.
+CACHE_DIR_ENV = "CONVNET_CACHE_DIR"
+#: Environment variable forcing the run mode: ``quick`` or ``full``.
+MODE_ENV = "CONVNET_MODE"
+MODES = ("quick", "full")
+
+
+def data_dir(path: str | os.PathLike | None = None) -> Path:
+    """Return the folder where datasets live or are downloaded to.
+
+    Args:
+        path: An explicit folder. Defaults to None, which means: the environment
+            variable ``CONVNET_DATA_DIR`` if it is set, else the repository's ``data/``.
+
+    Returns:
+        The folder as an absolute ``Path``. It is not created here: a read-only
+        mirror must stay untouched, and a download creates it when needed.
+    """
+    if path is not None:
+        return Path(path).expanduser().resolve()
+    env = os.environ.get(DATA_DIR_ENV, "").strip()
+    if env:
+        return Path(env).expanduser().resolve()
+    return REPO_ROOT / "data"
+
+
+def cache_dir(path: str | os.PathLike | None = None) -> Path:
+    """Return the folder for caches (decoded arrays), creating it if needed.
+
+    Caches are kept apart from the data folder because that folder may be a
+    read-only mirror.
+
+    Args:
+        path: An explicit folder. Defaults to None, which means: ``CONVNET_CACHE_DIR``
+            if it is set, else ``data/cache`` in the repository (ignored by git).
+
+    Returns:
+        The folder as an absolute ``Path``.
+    """
+    if path is None:
+        env = os.environ.get(CACHE_DIR_ENV, "").strip()
+        path = env or REPO_ROOT / "data" / "cache"
+    folder = Path(path).expanduser().resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def output_dir(*parts: str) -> Path:
+    """Return (and create) a folder under ``outputs/``, which git ignores.
+
+    Notebooks write saved models, logs and diagrams only here.
+
+    Args:
+        *parts: Sub-folder names, for example ``output_dir("01_vgg16")``.
+
+    Returns:
+        The folder as an absolute ``Path``.
+    """
+    folder = REPO_ROOT.joinpath("outputs", *parts)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def accelerators() -> list[str]:
+    """Return the kinds of accelerator TensorFlow can see, e.g. ``["GPU", "GPU"]``."""
+    import tensorflow as tf
+
+    kinds = [d.device_type for d in tf.config.list_logical_devices() if d.device_type in ("GPU", "TPU")]
+    if not kinds and os.environ.get("COLAB_TPU_ADDR"):
+        kinds = ["TPU"]
+    return kinds
+
+
+def run_mode() -> tuple[str, str]:
+    """Return the run mode and why it was chosen.
+
+    ``quick`` is what CI runs on two CPU cores (each notebook in a few minutes);
+    ``full`` is what a learner runs on a GPU. ``CONVNET_MODE`` forces one; otherwise
+    the mode is ``full`` when a GPU or TPU is present and ``quick`` when not.
+
+    Returns:
+        A pair ``(mode, reason)``.
+
+    Raises:
+        ValueError: If ``CONVNET_MODE`` is set to something other than ``quick``/``full``.
+    """
+    forced = os.environ.get(MODE_ENV, "").strip().lower()
+    if forced:
+        if forced not in MODES:
+            raise ValueError(
+                f"{MODE_ENV} must be one of {', '.join(MODES)} (or unset for automatic). "
+                f"Received: {MODE_ENV}={os.environ[MODE_ENV]!r}"
+            )
+        return forced, f"set by {MODE_ENV}"
+    if accelerators():
+        return "full", "automatic: an accelerator is present"
+    return "quick", f"automatic: no GPU/TPU found; set {MODE_ENV}=full to override"
+
+
+def set_seeds(seed: int = 0, deterministic: bool = True) -> None:
+    """Seed Python, NumPy and TensorFlow, and make TensorFlow's ops deterministic.
+
+    Args:
+        seed: The seed. Defaults to 0.
+        deterministic: Also turn on TensorFlow's op determinism, so that a re-run on
+            the same machine repeats exactly. Defaults to True.
+
+    Raises:
+        ValueError: If ``seed`` is not a non-negative integer.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer. Received: seed={seed!r}")
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """What the setup cell decided: the run mode and the seed."""
+
+    mode: str
+    seed: int
+
+    @property
+    def quick(self) -> bool:
+        """True in quick mode (CPU, CI)."""
+        return self.mode == "quick"
+
+    def pick(self, quick, full):
+        """Return ``quick`` in quick mode and ``full`` in full mode."""
+        return quick if self.quick else full
+
+
+def _describe_data_dir() -> str:
+    folder = data_dir()
+    source = f"from {DATA_DIR_ENV}" if os.environ.get(DATA_DIR_ENV, "").strip() else "default"
+    try:
+        shown = os.path.relpath(folder, REPO_ROOT)
+    except ValueError:  # another drive on Windows
+        shown = str(folder)
+    return f"{shown} ({source})"
+
+
+def start(seed: int = 0) -> Run:
+    """Seed everything, choose the run mode and print the setup banner.
+
+    Args:
+        seed: The seed for Python, NumPy and TensorFlow. Defaults to 0.
+
+    Returns:
+        A :class:`Run` with the mode and the seed.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    mode, reason = run_mode()
+    set_seeds(seed)
+    kinds = accelerators()
+    devices = ", ".join(f"{k} x{kinds.count(k)}" for k in sorted(set(kinds))) or "none"
+    print(f"TensorFlow {tf.__version__} | Keras {keras.__version__} | NumPy {np.__version__} | Python {platform.python_version()}")
+    print(f"Accelerators: {devices} | CPU cores: {os.cpu_count()}")
+    print(f"Data folder: {_describe_data_dir()}")
+    print(f"Run mode: {mode} ({reason})")
+    print(f"Seed: {seed}, op determinism on")
+    return Run(mode=mode, seed=seed)

@@ -1,0 +1,240 @@
+"""Where a network's cost lives: parameters, activations, multiply-adds, time and memory.
+
+The per-layer table is computed from the model itself (layer types, kernel sizes and
+output shapes), never typed in, so the notebooks can compare it with the paper.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+BYTES_PER_FLOAT32 = 4
+
+
+def output_shape(layer) -> tuple:
+    """Return a layer's output shape without the batch axis (Keras 3 has no ``layer.output_shape``)."""
+    return tuple(layer.output.shape[1:])
+
+
+def _macs(layer) -> int:
+    """Multiply-adds of one layer for one image (convolutions and dense layers only)."""
+    if isinstance(layer, keras.layers.Conv2D):
+        kh, kw = layer.kernel_size
+        c_in = layer.input.shape[-1]
+        h, w, c_out = output_shape(layer)
+        return int(h * w * c_out * kh * kw * c_in)
+    if isinstance(layer, keras.layers.Dense):
+        return int(layer.input.shape[-1] * layer.units)
+    return 0
+
+
+def layer_costs(model: keras.Model) -> pd.DataFrame:
+    """Tabulate parameters, activations and multiply-adds of each layer, for one image.
+
+    Args:
+        model: A built functional or Sequential model whose input size is known.
+
+    Returns:
+        A DataFrame indexed by layer name with columns ``type``, ``output shape``,
+        ``params``, ``activations`` (numbers in the layer's output) and ``MACs``
+        (multiply-accumulates; a MAC is two FLOPs).
+
+    Raises:
+        ValueError: If the model's input height or width is unknown (None).
+    """
+    if any(d is None for d in model.inputs[0].shape[1:]):
+        raise ValueError(
+            "layer_costs needs a model with a fixed input size. "
+            f"Received: a model with input shape {tuple(model.inputs[0].shape)}"
+        )
+    rows = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        shape = output_shape(layer)
+        rows.append({
+            "layer": layer.name,
+            "type": type(layer).__name__,
+            "output shape": shape,
+            "params": layer.count_params(),
+            "activations": int(np.prod(shape)),
+            "MACs": _macs(layer),
+        })
+    return pd.DataFrame(rows).set_index("layer")
+
+
+def training_memory_estimate(params: int, activations_per_image: int, batch_size: int) -> dict:
+    """Estimate the memory a training step needs, as the source tutorial did.
+
+    Weights, their gradients and the optimizer's momentum are three copies of the
+    parameters; each activation is stored in the forward pass and its gradient made
+    in the backward pass, two copies per image; all in float32.
+
+    Args:
+        params: Number of parameters.
+        activations_per_image: Numbers in all layer outputs for one image.
+        batch_size: Images per step.
+
+    Returns:
+        A dict with ``parameters_bytes``, ``activations_bytes`` and ``total_bytes``.
+
+    Raises:
+        ValueError: If an argument is not a positive integer.
+    """
+    for name, value in (("params", params), ("activations_per_image", activations_per_image),
+                        ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
+    parameters_bytes = int(params) * 3 * BYTES_PER_FLOAT32
+    activations_bytes = int(activations_per_image) * int(batch_size) * 2 * BYTES_PER_FLOAT32
+    return {
+        "parameters_bytes": parameters_bytes,
+        "activations_bytes": activations_bytes,
+        "total_bytes": parameters_bytes + activations_bytes,
+    }
+
+
+@dataclasses.dataclass
+class Timing:
+    """Seconds per timed step, with the statistics the notebooks print."""
+
+    seconds: list[float]
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.seconds))
+
+    @property
+    def std(self) -> float:
+        return float(np.std(self.seconds))
+
+    def __str__(self) -> str:
+        return f"{self.mean:.3f} ± {self.std:.3f} s per batch over {len(self.seconds)} batches"
+
+
+def time_steps(step, *, burn_in: int = 1, steps: int = 3) -> Timing:
+    """Time a callable after burn-in calls (tracing, memory pools and caches warm up).
+
+    Args:
+        step: A function of no arguments that runs one batch and returns a tensor or
+            array; its result is brought to the host so the time includes the work.
+        burn_in: Calls made before timing. Defaults to 1.
+        steps: Timed calls. Defaults to 3.
+
+    Returns:
+        A :class:`Timing`.
+
+    Raises:
+        ValueError: If ``burn_in`` < 0 or ``steps`` < 1.
+    """
+    if burn_in < 0 or steps < 1:
+        raise ValueError(f"Need burn_in >= 0 and steps >= 1. Received: burn_in={burn_in}, steps={steps}")
+    for _ in range(burn_in):
+        _to_host(step())
+    seconds = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        _to_host(step())
+        seconds.append(time.perf_counter() - start)
+    return Timing(seconds)
+
+
+def _to_host(result):
+    if isinstance(result, (list, tuple)):
+        return [_to_host(r) for r in result]
+    return np.asarray(result)
+
+
+def forward_step(model: keras.Model, images):
+    """Return a compiled function that runs one inference forward pass on ``images``."""
+    @tf.function(jit_compile=False)
+    def step():
+        return model(images, training=False)
+    return step
+
+
+def forward_backward_step(model: keras.Model, images, labels):
+    """Return a compiled function that runs forward and backward (loss and gradients, no update)."""
+    loss_fn = keras.losses.SparseCategoricalCrossentropy()
+
+    @tf.function(jit_compile=False)
+    def step():
+        with tf.GradientTape() as tape:
+            loss = loss_fn(labels, model(images, training=True))
+        grads = tape.gradient(loss, model.trainable_weights)
+        # Reduce the gradients to one number so the timing includes computing all of them.
+        return loss + tf.add_n([tf.reduce_sum(g) for g in grads]) * 0.0
+    return step
+
+
+def matmul_gflops(n: int = 4096, *, burn_in: int = 2, steps: int = 5) -> float:
+    """Measure this machine's float32 matrix-multiply rate, the practical arithmetic peak.
+
+    Args:
+        n: Size of the square matrices. Defaults to 4096.
+        burn_in: Untimed multiplications. Defaults to 2.
+        steps: Timed multiplications. Defaults to 5.
+
+    Returns:
+        GFLOP/s (one n x n by n x n product is 2 n^3 FLOPs), from the mean time.
+    """
+    a = tf.random.stateless_uniform((n, n), seed=(1, 2))
+    b = tf.random.stateless_uniform((n, n), seed=(3, 4))
+    matmul = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
+    timing = time_steps(matmul, burn_in=burn_in, steps=steps)
+    return 2 * n**3 / timing.mean / 1e9
+
+
+def peak_rss_during(fn, *, interval: float = 0.005) -> int:
+    """Run ``fn`` once and return how much the process's resident memory grew at its peak.
+
+    On a CPU, TensorFlow has no allocator statistics to ask, so a background thread
+    samples the resident set size (RSS) while ``fn`` runs. On a GPU, use
+    ``tf.config.experimental.get_memory_info("GPU:0")["peak"]`` instead.
+
+    Args:
+        fn: A function of no arguments; its result is brought to the host.
+        interval: Seconds between samples. Defaults to 0.005.
+
+    Returns:
+        Peak RSS during the call minus RSS before it, in bytes (0 if it did not grow).
+    """
+    import threading
+
+    import psutil
+
+    process = psutil.Process()
+    before = process.memory_info().rss
+    peak = before
+    done = threading.Event()
+
+    def sample():
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, process.memory_info().rss)
+            done.wait(interval)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        _to_host(fn())
+    finally:
+        done.set()
+        sampler.join()
+    peak = max(peak, process.memory_info().rss)
+    return max(0, peak - before)
+
+
+def human_bytes(n: float) -> str:
+    """Format a byte count with binary units, e.g. ``1.50 GiB``."""
+    if n < 1024:
+        return f"{int(n)} B"
+    exponent = min(int(math.log(n, 1024)), 4)
+    return f"{n / 1024**exponent:.2f} {['B', 'KiB', 'MiB', 'GiB', 'TiB'][exponent]}"
