@@ -121,3 +121,14 @@ def test_start_prints_banner(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert run.quick and run.pick(1, 2) == 1
     assert "Run mode: quick (set by CONVNET_MODE)" in out and "Seed: 0" in out
+
+
+def test_training_step_memory_in_a_fresh_process():
+    measured = profiling.training_step_memory("A", batch_size=2, input_size=32)
+    # Configuration A at 32x32 has ~32M parameters (fc1 is 512x4096): building it must
+    # show their ~129 MB; the step must need more on top (activations, gradients). How
+    # much more depends on what TensorFlow frees early, so only growth is asserted.
+    params = vgg.vgg("A", input_shape=(32, 32, 3)).count_params()
+    assert measured["weights_and_inputs"] >= 0.8 * params * 4
+    assert measured["total"] == measured["weights_and_inputs"] + measured["step"]
+    assert measured["step"] > 0

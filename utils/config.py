@@ -171,7 +171,7 @@ def start(seed: int = 0) -> Run:
     Returns:
         A :class:`Run` with the mode and the seed.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
     import numpy as np
     import tensorflow as tf

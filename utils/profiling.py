@@ -232,6 +232,64 @@ def peak_rss_during(fn, *, interval: float = 0.005) -> int:
     return max(0, peak - before)
 
 
+_MEMORY_SCRIPT = """
+import json, os, sys
+sys.path.insert(0, sys.argv[1])
+import numpy as np, psutil, tensorflow as tf
+from utils import profiling, vgg
+config, batch, size = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+after_import = psutil.Process().memory_info().rss
+model = vgg.vgg(config, input_shape=(size, size, 3))
+rng = np.random.default_rng(0)
+images = tf.constant(rng.uniform(0, 255, (batch, size, size, 3)).astype("float32"))
+labels = tf.constant(rng.integers(0, 1000, batch))
+before_step = psutil.Process().memory_info().rss
+growth = profiling.peak_rss_during(profiling.forward_backward_step(model, images, labels))
+print(json.dumps({"after_import": after_import, "before_step": before_step, "peak": before_step + growth}))
+"""
+
+
+def training_step_memory(config: str = "D", batch_size: int = 32, input_size: int = 224) -> dict:
+    """Measure the memory of one VGG forward+backward step in a fresh Python process.
+
+    A fresh process, because memory freed earlier in a notebook stays with the
+    allocator and would hide part of the growth. The result counts from just after
+    ``import tensorflow`` (the framework's own memory left out), so it holds the
+    weights, the gradients, the activations and TensorFlow's working buffers.
+
+    Args:
+        config: VGG configuration to build. Defaults to ``"D"`` (VGG16).
+        batch_size: Images in the batch. Defaults to 32.
+        input_size: Side of the square input. Defaults to 224.
+
+    Returns:
+        A dict with ``weights_and_inputs`` (bytes allocated by building the model and
+        the batch), ``step`` (extra bytes at the peak of the step) and ``total``.
+
+    Raises:
+        RuntimeError: If the measuring process fails (its error output is included).
+    """
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[1])
+    done = subprocess.run(
+        [sys.executable, "-c", _MEMORY_SCRIPT, root, config, str(batch_size), str(input_size)],
+        capture_output=True, text=True, timeout=1800,
+        env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"The memory measurement failed:\n{done.stderr[-2000:]}")
+    numbers = json.loads(done.stdout.strip().splitlines()[-1])
+    return {
+        "weights_and_inputs": numbers["before_step"] - numbers["after_import"],
+        "step": numbers["peak"] - numbers["before_step"],
+        "total": numbers["peak"] - numbers["after_import"],
+    }
+
+
 def human_bytes(n: float) -> str:
     """Format a byte count with binary units, e.g. ``1.50 GiB``."""
     if n < 1024:

@@ -1,0 +1,219 @@
+"""The checkers behind the notebooks' exercises.
+
+An exercise cell defines a function; the check cell after it is one expression calling
+a checker of this module, which calls that function, compares what it returns with
+what is expected and returns a :class:`CheckResult`. The notebook displays the result:
+one line when the exercise passed, one line per problem when it did not. A checker
+never raises, not even when the learner's function does (for example the
+``NotImplementedError`` of an exercise not done yet), so that a notebook still runs
+from top to bottom.
+
+Every checker follows the same pattern::
+
+    def check_fc1_params(fn) -> CheckResult:
+        \"\"\"Exercise 1.2: the number of weights and biases of VGG16's fc1.\"\"\"
+        result = run_check("1.2", fn)  # calls the learner's function, catching what it raises
+        return result.finish(  # compares; a call that raised stays the report
+            [expect_equal("fc1 parameters", 7 * 7 * 512 * 4096 + 4096, result.value)],
+            summary="fc1 has 102,764,544 parameters",
+        )
+
+What a checker shows must be the same on every run (nbval compares it): no
+timings, no memory addresses, no values that depend on the machine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+__all__ = ["CheckResult", "run_check", "expect_equal", "check_fc1_params", "check_block_output_shapes", "check_vgg_params"]
+
+_MAX_SHOWN = 200  # characters of a value shown in a message
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def _show(value: Any) -> str:
+    """Return a short repr of ``value``, the same on every run."""
+    text = _ADDRESS.sub("", repr(value))
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"
+
+
+@dataclasses.dataclass
+class CheckResult:
+    """The verdict of a checker.
+
+    Attributes:
+        exercise: The exercise's number, e.g. ``"1.2"``.
+        passed: Whether the exercise passed. ``bool(result)`` is the same.
+        messages: When passed, a one-line summary of what was checked; when failed,
+            one line per problem, saying what was expected and what was received.
+        value: What the learner's function returned, kept by :func:`run_check` for the
+            checker to compare. It is not shown and not compared.
+    """
+
+    exercise: str
+    passed: bool
+    messages: list[str] = dataclasses.field(default_factory=list)
+    value: Any = dataclasses.field(default=None, repr=False, compare=False)
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __repr__(self) -> str:
+        if self.passed:
+            summary = "; ".join(self.messages) or "all checks passed"
+            return f"✓ Exercise {self.exercise} passed: {summary}"
+        problems = self.messages or ["(no details)"]
+        lines = [f"✗ Exercise {self.exercise} failed:"]
+        for problem in problems:
+            lines.extend("    " + line for line in str(problem).splitlines() or [""])
+        return "\n".join(lines)
+
+    def finish(self, problems: Iterable[str | None], summary: str) -> CheckResult:
+        """Conclude a check from its problems.
+
+        Args:
+            problems: One entry per comparison: None when it matched, else the
+                message, as :func:`expect_equal` returns.
+            summary: The one line shown when nothing is wrong.
+
+        Returns:
+            This result, failed with the problems as messages if there are any, else
+            passed with ``summary`` as its message. A result that has failed already
+            (the learner's function raised) is returned unchanged: that is its report.
+        """
+        if not self.passed:
+            return self
+        found = [problem for problem in problems if problem]
+        self.passed = not found
+        self.messages = found if found else [summary]
+        return self
+
+
+def run_check(exercise: str, fn: Callable, *args, **kwargs) -> CheckResult:
+    """Call the learner's function and catch whatever goes wrong.
+
+    Args:
+        exercise: The exercise's number, e.g. ``"1.2"``.
+        fn: The learner's function.
+        *args: Positional arguments for ``fn``.
+        **kwargs: Keyword arguments for ``fn``.
+
+    Returns:
+        A failed result when ``fn`` is not callable or raises: for
+        ``NotImplementedError`` the message starts with "not implemented yet"; for any
+        other exception it gives the exception's type and message (no traceback).
+        Otherwise a passed result with no messages, whose ``value`` is what ``fn``
+        returned, for the checker to compare and then :meth:`CheckResult.finish`.
+    """
+    name = getattr(fn, "__name__", "the function")
+    if not callable(fn):
+        return CheckResult(
+            exercise, False, [f"expected a function to call, received {type(fn).__name__} {_show(fn)}"]
+        )
+    try:
+        value = fn(*args, **kwargs)
+    except NotImplementedError:
+        return CheckResult(
+            exercise,
+            False,
+            [f"not implemented yet: {name}() still raises NotImplementedError; "
+             "replace that line in the exercise cell with your code, run it, then this cell."],
+        )
+    except Exception as error:  # the learner's code may raise anything: report it
+        detail = _ADDRESS.sub("", str(error)).strip()
+        return CheckResult(
+            exercise, False, [f"{name}() raised {type(error).__name__}" + (f": {detail}" if detail else "")]
+        )
+    return CheckResult(exercise, True, [], value=value)
+
+
+def expect_equal(name: str, expected: Any, received: Any) -> str | None:
+    """Compare one value with what is expected.
+
+    Arrays (anything with a ``shape``) are equal when their shapes and all their
+    elements are (a wrong shape is reported as such); other values when ``==`` says so.
+
+    Args:
+        name: What the value is, as the learner would say it ("fc1 parameters").
+        expected: The right value.
+        received: The learner's value.
+
+    Returns:
+        None when they are equal, else a message ``"<name>: expected <expected>,
+        received <received>"``.
+    """
+    if hasattr(expected, "shape") or hasattr(received, "shape"):
+        import numpy as np
+
+        try:
+            shapes = np.shape(expected), np.shape(received)
+            same = shapes[0] == shapes[1] and bool(np.array_equal(expected, received))
+        except Exception:  # values numpy cannot compare are simply not equal
+            shapes, same = None, False
+        if shapes and shapes[0] != shapes[1]:
+            return f"{name}: expected shape {shapes[0]}, received shape {shapes[1]}"
+    else:
+        try:
+            same = bool(expected == received)
+        except Exception:
+            same = False
+    if same:
+        return None
+    return f"{name}: expected {_show(expected)}, received {_show(received)}"
+
+
+# --- Notebook 01: VGG16, rebuilt from the paper ---------------------------------------
+
+#: Exact parameter counts of the VGG configurations at 224x224x3 with 1000 classes
+#: (tests/test_checks.py checks them against models built by utils.vgg).
+VGG_PARAMS = {
+    "A": 132_863_336,
+    "A-LRN": 132_863_336,
+    "B": 133_047_848,
+    "C": 133_638_952,
+    "D": 138_357_544,
+    "E": 143_667_240,
+}
+
+
+def check_fc1_params(fn) -> CheckResult:
+    """Exercise 1.1: the number of weights and biases of VGG16's ``fc1``."""
+    result = run_check("1.1", fn)
+    expected = 7 * 7 * 512 * 4096 + 4096
+    problem = expect_equal("fc1 parameters", expected, result.value)
+    if problem and result.value == 7 * 7 * 512 * 4096:
+        problem += " (the weights are right: add one bias per unit)"
+    return result.finish([problem], summary=f"fc1 has {expected:,} parameters (74% of VGG16's)")
+
+
+def check_block_output_shapes(fn) -> CheckResult:
+    """Exercise 1.2: the output shape of each of VGG16's five blocks, for several input sizes."""
+    channels = [64, 128, 256, 512, 512]
+    problems = []
+    result = None
+    for size in (224, 32, 100):
+        result = run_check("1.2", fn, size)
+        if not result.passed:
+            return result
+        expected = [(size // 2**b, size // 2**b, c) for b, c in enumerate(channels, start=1)]
+        received = result.value
+        if isinstance(received, Iterable) and not isinstance(received, (str, bytes)):
+            received = [tuple(s) if isinstance(s, Iterable) else s for s in received]
+        problems.append(expect_equal(f"shapes for a {size}x{size} input", expected, received))
+    return result.finish(problems, summary="224 -> (7, 7, 512) after block 5; odd sizes round down at each pool")
+
+
+def check_vgg_params(fn) -> CheckResult:
+    """Exercise 1.3: parameter counts of every configuration, computed from the table."""
+    problems = []
+    result = None
+    for config, expected in VGG_PARAMS.items():
+        result = run_check("1.3", fn, config)
+        if not result.passed:
+            return result
+        problems.append(expect_equal(f"vgg_params({config!r})", expected, result.value))
+    return result.finish(problems, summary="all six configurations counted exactly from the table")
