@@ -38,3 +38,102 @@ def test_vgg_params_wrong_answers():
     assert not result and "vgg_params('A')" in repr(result) and "vgg_params('D')" not in repr(result)
     raising = checks.check_vgg_params(lambda config: {}[config])
     assert not raising and "raised KeyError" in repr(raising)
+
+
+# --- Notebook 03: residual blocks -------------------------------------------------------
+
+
+def _course_block(x, f, filters, stage, block, s=None, *, skip_relu_2a=False, shortcut_first=False,
+                  initializer=None, names=True):
+    """A hand-written block with switchable mistakes (projection shortcut when s is given)."""
+    init = initializer or (lambda: keras.initializers.GlorotUniform(seed=0))
+    f1, f2, f3 = filters
+    base = f"{stage}{block}"
+    name = (lambda n: n) if names else (lambda n: None)
+
+    def shortcut():
+        if s is None:
+            return x
+        y = keras.layers.Conv2D(f3, 1, strides=s, name=name(f"res{base}_branch1"), kernel_initializer=init())(x)
+        return keras.layers.BatchNormalization(axis=3, name=name(f"bn{base}_branch1"))(y)
+
+    short = shortcut() if shortcut_first else None
+    y = keras.layers.Conv2D(f1, 1, strides=s or 1, name=name(f"res{base}_branch2a"), kernel_initializer=init())(x)
+    y = keras.layers.BatchNormalization(axis=3, name=name(f"bn{base}_branch2a"))(y)
+    if not skip_relu_2a:
+        y = keras.layers.Activation("relu")(y)
+    y = keras.layers.Conv2D(f2, f, padding="same", name=name(f"res{base}_branch2b"), kernel_initializer=init())(y)
+    y = keras.layers.BatchNormalization(axis=3, name=name(f"bn{base}_branch2b"))(y)
+    y = keras.layers.Activation("relu")(y)
+    y = keras.layers.Conv2D(f3, 1, name=name(f"res{base}_branch2c"), kernel_initializer=init())(y)
+    y = keras.layers.BatchNormalization(axis=3, name=name(f"bn{base}_branch2c"))(y)
+    y = keras.layers.Add()([y, short if shortcut_first else shortcut()])
+    return keras.layers.Activation("relu")(y)
+
+
+def test_identity_block_checker_passes_a_hand_written_block():
+    assert checks.check_identity_block(_course_block)
+
+
+def test_identity_block_checker_names_the_first_layer_that_differs():
+    result = checks.check_identity_block(lambda *a: _course_block(*a, skip_relu_2a=True))
+    assert not result
+    assert "first layer whose output differs is 'res1a_branch2b'" in repr(result)
+    assert "inference mode" in repr(result)
+
+
+def test_identity_block_checker_wrong_initialiser_names_and_return():
+    result = checks.check_identity_block(lambda *a: _course_block(*a, initializer=lambda: "he_normal"))
+    assert not result and "'res1a_branch2a'" in repr(result) and "GlorotUniform(seed=0)" in repr(result)
+    result = checks.check_identity_block(lambda *a: _course_block(*a, names=False))
+    assert not result and "no layer named 'res1a_branch2a' (Conv2D)" in repr(result)
+    result = checks.check_identity_block(lambda *a: 42)
+    assert not result and "expected the block's output tensor, received 42" in repr(result)
+    result = checks.check_identity_block(lambda *a: 1 / 0)
+    assert not result and "raised ZeroDivisionError" in repr(result)
+
+
+def test_identity_block_checker_without_final_relu():
+    def no_final_relu(x, f, filters, stage, block):
+        out = _course_block(x, f, filters, stage, block)
+        return out._keras_history.operation.input  # the Add's output, before the ReLU
+
+    result = checks.check_identity_block(no_final_relu)
+    assert not result and "every named layer matches but the block's output differs" in repr(result)
+
+
+def test_convolutional_block_checker():
+    assert checks.check_convolutional_block(lambda x, f, filters, stage, block, s=2: _course_block(
+        x, f, filters, stage, block, s, shortcut_first=True))
+    # Downsampling with a pool after the block instead of strided 1x1 convolutions.
+    from utils import resnet
+
+    def stride_in_2b(x, f, filters, stage, block, s=2):
+        out = resnet.convolutional_block(x, f, filters, stage, block, s=1)
+        return keras.layers.MaxPooling2D(s, name="pool")(out) if s > 1 else out
+
+    result = checks.check_convolutional_block(stride_in_2b)
+    assert not result and "'res1a_branch2a': expected strides=(2, 2), received strides=(1, 1)" in repr(result)
+    result = checks.check_convolutional_block(lambda x, f, filters, stage, block, s=2: _course_block(
+        x, f, filters, stage, block, None))
+    assert not result and "output shape: expected (None, 2, 2, 6)" in repr(result)
+
+
+def test_block_params_checker():
+    from utils import resnet
+
+    right = lambda c, f, filters, projection: resnet.block_params(c, f, filters, projection=projection)["total"]
+    assert checks.check_block_params(right)
+    trainable = checks.check_block_params(
+        lambda c, f, filters, projection: resnet.block_params(c, f, filters, projection=projection)["trainable"])
+    assert not trainable and "moving mean and variance" in repr(trainable)
+    no_shortcut = checks.check_block_params(lambda c, f, filters, projection: right(c, f, filters, False))
+    assert not no_shortcut and "shortcut's 1x1 convolution" in repr(no_shortcut)
+    assert "projection=False" not in repr(no_shortcut)  # the identity blocks were right
+
+    def no_bias(c, f, filters, projection):
+        return right(c, f, filters, projection) - sum(filters) - (filters[2] if projection else 0)
+
+    result = checks.check_block_params(no_bias)
+    assert not result and "one bias per filter" in repr(result)
+    assert "raised KeyError" in repr(checks.check_block_params(lambda *a: {}["x"]))

@@ -136,19 +136,15 @@ try:  # pydot (model diagrams) is the one package Colab may lack; TF/Keras/NumPy
     import pydot  # noqa: F401
 except ImportError:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "pydot"], check=False)
-# TensorFlow's C++ side logs straight to the process's stderr, with timestamps and ids that
-# differ on every run. Level 3 keeps its log quiet (Python errors still show), and its
-# start-up notes (oneDNN, CUDA probing), printed before that setting applies, are muted
-# by importing it once with stderr pointed at the null device.
+# TensorFlow's C++ logs go straight to stderr with timestamps that differ on every run: level 3
+# quiets them (Python errors still show), and its start-up notes are muted while it is imported.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 _stderr, _null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
 os.dup2(_null, 2)
 try:
     import tensorflow  # noqa: F401
 finally:
-    os.dup2(_stderr, 2)
-    os.close(_stderr)
-    os.close(_null)
+    os.dup2(_stderr, 2), os.close(_stderr), os.close(_null)
 {BOOTSTRAP_END}
 """
 

@@ -29,7 +29,10 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["CheckResult", "run_check", "expect_equal", "check_fc1_params", "check_block_output_shapes", "check_vgg_params"]
+__all__ = [
+    "CheckResult", "run_check", "expect_equal", "check_fc1_params", "check_block_output_shapes", "check_vgg_params",
+    "check_identity_block", "check_convolutional_block", "check_block_params",
+]
 
 _MAX_SHOWN = 200  # characters of a value shown in a message
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -217,3 +220,148 @@ def check_vgg_params(fn) -> CheckResult:
             return result
         problems.append(expect_equal(f"vgg_params({config!r})", expected, result.value))
     return result.finish(problems, summary="all six configurations counted exactly from the table")
+
+
+# --- Notebook 03: residual blocks -------------------------------------------------------
+
+#: The seeded input the block checks feed (batch of three), per input shape.
+_BLOCK_INPUT_SEED = 0
+#: How close the learner's outputs must be to the reference's (float32 round-off).
+_BLOCK_TOLERANCE = 1e-4
+
+
+def _block_problems(fn, reference_fn, shape, args, kwargs, exercise) -> tuple[CheckResult, list[str]]:
+    """Build the learner's block and the reference block on the same input and compare them.
+
+    Layers are matched by name (the course's ``res…``/``bn…`` names), so the order in
+    which the learner builds the two paths does not matter. Returns the learner call's
+    result and the problems found, the first difference only: later ones follow from it.
+    """
+    import keras
+    import numpy as np
+
+    where = f"for an input of shape {(None, *shape)}, " + ", ".join(
+        [f"f={args[0]}", f"filters={list(args[1])}", f"stage={args[2]!r}", f"block={args[3]!r}"]
+        + [f"{k}={v!r}" for k, v in kwargs.items()])
+    inputs = keras.Input(shape=shape)
+    result = run_check(exercise, fn, inputs, *args, **kwargs)
+    if not result:
+        return result, []
+    out = result.value
+    if not isinstance(out, keras.KerasTensor):
+        return result, [f"{where}: expected the block's output tensor, received {_show(out)}"]
+    try:
+        learner = keras.Model(inputs, out)
+    except Exception as error:
+        return result, [f"{where}: could not make a model from the input to your output "
+                        f"({type(error).__name__}: {_ADDRESS.sub('', str(error)).strip()})"]
+    ref_inputs = keras.Input(shape=shape)
+    reference = keras.Model(ref_inputs, reference_fn(ref_inputs, *args, **kwargs))
+    if tuple(learner.output.shape) != tuple(reference.output.shape):
+        return result, [f"{where}: output shape: expected {tuple(reference.output.shape)}, "
+                        f"received {tuple(learner.output.shape)}"]
+
+    named = [layer for layer in reference.layers if layer.weights]
+    theirs = {layer.name: layer for layer in learner.layers}
+    for layer in named:
+        kind = type(layer).__name__
+        other = theirs.get(layer.name)
+        if other is None:
+            return result, [f"{where}: no layer named {layer.name!r} ({kind}); name the layers as the "
+                            "course does (res/bn + stage + block + _branch2a, 2b, 2c, 1)"]
+        if type(other) is not type(layer):
+            return result, [f"{where}: layer {layer.name!r}: expected a {kind}, received a {type(other).__name__}"]
+        want, got = [tuple(w.shape) for w in layer.weights], [tuple(w.shape) for w in other.weights]
+        if want != got:
+            return result, [f"{where}: layer {layer.name!r}: expected weight shapes {want}, received {got}"]
+        if isinstance(layer, keras.layers.Conv2D):
+            for attr in ("strides", "padding"):
+                if getattr(layer, attr) != getattr(other, attr):
+                    return result, [f"{where}: layer {layer.name!r}: expected {attr}={getattr(layer, attr)!r}, "
+                                    f"received {attr}={getattr(other, attr)!r}"]
+            if not all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(layer.weights, other.weights)):
+                return result, [f"{where}: layer {layer.name!r}: its initial weights differ from the reference's; "
+                                "give every convolution its own keras.initializers.GlorotUniform(seed=0)"]
+    extra = sorted(name for name, l in theirs.items() if l.weights and name not in {l.name for l in named})
+    if extra:
+        return result, [f"{where}: layers with weights that the block does not have: {extra}"]
+
+    x = np.random.default_rng(_BLOCK_INPUT_SEED).standard_normal((3, *shape)).astype("float32")
+    probes = [keras.Model(m.input, [m.get_layer(l.name).output for l in named] + [m.output])
+              for m in (reference, learner)]
+    for training in (False, True):  # inference first: a training call moves BatchNorm's averages
+        expected, received = (probe(x, training=training) for probe in probes)
+        mode = "training" if training else "inference"
+        for name, a, b in zip([l.name for l in named] + [None], expected, received):
+            a, b = np.asarray(a), np.asarray(b)
+            if a.shape != b.shape or not np.allclose(a, b, rtol=_BLOCK_TOLERANCE, atol=_BLOCK_TOLERANCE):
+                if name is None:
+                    return result, [f"{where}: in {mode} mode every named layer matches but the block's "
+                                    "output differs: check the addition of the two paths and the final ReLU"]
+                return result, [f"{where}: in {mode} mode the first layer whose output differs is {name!r}: "
+                                "check it and what feeds it"]
+    return result, []
+
+
+def _check_block(exercise, fn, reference_fn, cases, summary) -> CheckResult:
+    result = None
+    for shape, args, kwargs in cases:
+        result, problems = _block_problems(fn, reference_fn, shape, args, kwargs, exercise)
+        if not result or problems:
+            return result.finish(problems, summary)
+    return result.finish([], summary)
+
+
+def check_identity_block(fn) -> CheckResult:
+    """Exercise 3.1: the identity block, compared with ``utils.resnet.identity_block``."""
+    from utils import resnet
+
+    cases = [((4, 4, 6), (3, [2, 4, 6], 1, "a"), {}), ((5, 5, 8), (1, [4, 3, 8], 2, "b"), {})]
+    return _check_block("3.1", fn, resnet.identity_block, cases,
+                        summary="same layers, weights and outputs as utils.resnet.identity_block, "
+                                "in inference and training mode")
+
+
+def check_convolutional_block(fn) -> CheckResult:
+    """Exercise 3.2: the convolutional block, compared with ``utils.resnet.convolutional_block``."""
+    from utils import resnet
+
+    cases = [((4, 4, 6), (3, [2, 4, 6], 1, "a"), {"s": 2}), ((5, 5, 3), (3, [4, 3, 8], 3, "b"), {"s": 1})]
+    return _check_block("3.2", fn, resnet.convolutional_block, cases,
+                        summary="same layers, weights and outputs as utils.resnet.convolutional_block, "
+                                "in inference and training mode")
+
+
+#: (channels in, f, filters, projection) of the blocks Exercise 3.3 counts: ResNet-50's.
+BLOCK_PARAMS_CASES = [
+    (64, 3, (64, 64, 256), True),
+    (256, 3, (64, 64, 256), False),
+    (256, 3, (128, 128, 512), True),
+    (1024, 3, (512, 512, 2048), True),
+    (2048, 3, (512, 512, 2048), False),
+]
+
+
+def check_block_params(fn) -> CheckResult:
+    """Exercise 3.3: the parameters of a block (as ``model.count_params()`` counts them)."""
+    from utils import resnet
+
+    problems = []
+    result = None
+    for channels, f, filters, projection in BLOCK_PARAMS_CASES:
+        result = run_check("3.3", fn, channels, f, list(filters), projection)
+        if not result:
+            return result
+        counts = resnet.block_params(channels, f, filters, projection=projection)
+        problem = expect_equal(f"block_params({channels}, {f}, {list(filters)}, projection={projection})",
+                               counts["total"], result.value)
+        convs = [(1, channels, filters[0]), (f, filters[0], filters[1]), (1, filters[1], filters[2])]
+        if problem and result.value == counts["trainable"]:
+            problem += " (BatchNorm's moving mean and variance count too: 4 numbers per channel, 2 of them trained)"
+        elif problem and result.value == counts["total"] - sum(c for *_, c in convs) - (filters[2] if projection else 0):
+            problem += " (each convolution also has one bias per filter)"
+        elif problem and projection and result.value == resnet.block_params(
+                channels, f, filters, projection=False)["total"]:
+            problem += " (a convolutional block also has the shortcut's 1x1 convolution and its BatchNorm)"
+        problems.append(problem)
+    return result.finish(problems, summary="ResNet-50's blocks counted exactly, shortcuts and BatchNorm included")

@@ -1,0 +1,252 @@
+"""Unit tests of utils/resnet.py: shapes, parameter counts, names, outputs, errors.
+
+The expected outputs are computed here with NumPy, from the block's definition
+(ResNet paper, Sec. 3.2-3.3, Fig. 5 right), not from Keras.
+"""
+
+import keras
+import numpy as np
+import pytest
+
+from utils import resnet
+
+EPS = 1e-3  # keras.layers.BatchNormalization's default epsilon
+
+
+def build(block_fn, input_shape, *args, **kwargs):
+    inputs = keras.Input(shape=input_shape)
+    return keras.Model(inputs, block_fn(inputs, *args, **kwargs))
+
+
+def seeded_input(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype("float32")
+
+
+# ------------------------------------------------------------ NumPy reference
+
+
+def np_conv(x, kernel, bias, stride=1, padding="valid"):
+    """A direct 2-D convolution (cross-correlation, as Keras computes it), NHWC."""
+    k = kernel.shape[0]
+    if padding == "same":
+        assert stride == 1 and k % 2 == 1
+        p = (k - 1) // 2
+        x = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
+    n, h, w, _ = x.shape
+    out_h, out_w = (h - k) // stride + 1, (w - k) // stride + 1
+    out = np.zeros((n, out_h, out_w, kernel.shape[3]), dtype="float64")
+    for i in range(out_h):
+        for j in range(out_w):
+            patch = x[:, i * stride : i * stride + k, j * stride : j * stride + k, :]
+            out[:, i, j, :] = np.tensordot(patch, kernel, axes=([1, 2, 3], [0, 1, 2]))
+    return out + bias
+
+
+def np_bn(x, training, gamma=1.0, beta=0.0, mean=0.0, var=1.0):
+    if training:  # the batch's statistics, over batch, height and width
+        mean, var = x.mean(axis=(0, 1, 2)), x.var(axis=(0, 1, 2))
+    return gamma * (x - mean) / np.sqrt(var + EPS) + beta
+
+
+def relu(x):
+    return np.maximum(x, 0)
+
+
+def np_block(x, weights, f, s, training, projection):
+    """The block in NumPy; ``weights`` maps a conv name suffix to (kernel, bias)."""
+    y = relu(np_bn(np_conv(x, *weights["2a"], stride=s), training))
+    y = relu(np_bn(np_conv(y, *weights["2b"], padding="same"), training))
+    y = np_bn(np_conv(y, *weights["2c"]), training)
+    shortcut = np_bn(np_conv(x, *weights["1"], stride=s), training) if projection else x
+    return relu(y + shortcut)
+
+
+def weights_of(model, stage_block):
+    return {
+        part: tuple(w.numpy() for w in model.get_layer(f"res{stage_block}_branch{part}").weights)
+        for part in ("2a", "2b", "2c", "1")
+        if f"res{stage_block}_branch{part}" in [l.name for l in model.layers]
+    }
+
+
+# ------------------------------------------------------------------- shapes
+
+
+@pytest.mark.parametrize("shape, f, filters", [
+    ((4, 4, 6), 3, [2, 4, 6]),
+    ((5, 7, 8), 1, [3, 5, 8]),
+    ((9, 9, 16), 5, [4, 4, 16]),
+    ((None, None, 6), 3, [2, 4, 6]),
+])
+def test_identity_block_keeps_the_shape(shape, f, filters):
+    model = build(resnet.identity_block, shape, f, filters, 2, "a")
+    assert tuple(model.output.shape) == (None, *shape)
+
+
+@pytest.mark.parametrize("shape, s, expected", [
+    ((4, 4, 6), 2, (2, 2, 8)),
+    ((4, 4, 6), 1, (4, 4, 8)),
+    ((7, 7, 3), 2, (4, 4, 8)),  # 'valid' 1x1 with stride 2 keeps rows 0, 2, 4, 6
+    ((7, 9, 3), 3, (3, 3, 8)),
+])
+def test_convolutional_block_shapes(shape, s, expected):
+    model = build(resnet.convolutional_block, shape, 3, [2, 4, 8], 3, "a", s=s)
+    assert tuple(model.output.shape) == (None, *expected)
+    concrete = resnet.convolutional_block(seeded_input((2, *shape)), 3, [2, 4, 8], 3, "a", s=s)
+    assert tuple(concrete.shape) == (2, *expected)
+
+
+# ---------------------------------------------------------- parameter counts
+
+
+def conv(k, c_in, c_out):
+    return k * k * c_in * c_out + c_out
+
+
+def test_parameter_counts_by_hand():
+    # Identity block, 256 channels in, f=3, [64, 64, 256] (ResNet-50 stage 2).
+    convs = conv(1, 256, 64) + conv(3, 64, 64) + conv(1, 64, 256)
+    bn = 4 * (64 + 64 + 256)
+    model = build(resnet.identity_block, (8, 8, 256), 3, [64, 64, 256], 2, "b")
+    assert model.count_params() == convs + bn == 71_552
+    assert sum(int(np.prod(w.shape)) for w in model.non_trainable_weights) == 2 * (64 + 64 + 256)
+    assert resnet.block_params(256, 3, [64, 64, 256], projection=False) == {
+        "trainable": convs + bn // 2, "non_trainable": bn // 2, "total": 71_552}
+    # Convolutional block, 64 channels in: the shortcut adds a 1x1 conv and a BatchNorm.
+    convs = conv(1, 64, 64) + conv(3, 64, 64) + conv(1, 64, 256) + conv(1, 64, 256)
+    bn = 4 * (64 + 64 + 256 + 256)
+    model = build(resnet.convolutional_block, (8, 8, 64), 3, [64, 64, 256], 2, "a", s=1)
+    assert model.count_params() == convs + bn == 76_928
+    assert resnet.block_params(64, 3, [64, 64, 256], projection=True)["total"] == 76_928
+
+
+@pytest.mark.parametrize("channels, f, filters", [(6, 3, [2, 4, 6]), (5, 5, [3, 7, 11]), (1, 1, [1, 1, 1])])
+def test_block_params_matches_built_blocks(channels, f, filters):
+    conv_block = build(resnet.convolutional_block, (6, 6, channels), f, filters, 1, "a")
+    counted = resnet.block_params(channels, f, filters, projection=True)
+    assert counted["total"] == conv_block.count_params()
+    assert counted["non_trainable"] == sum(int(np.prod(w.shape)) for w in conv_block.non_trainable_weights)
+    ident = build(resnet.identity_block, (6, 6, filters[2]), f, filters, 1, "b")
+    assert resnet.block_params(filters[2], f, filters, projection=False)["total"] == ident.count_params()
+
+
+# -------------------------------------------------------------------- names
+
+
+def test_layer_names_follow_the_course():
+    model = build(resnet.convolutional_block, (4, 4, 6), 3, [2, 4, 6], 3, "a")
+    names = [l.name for l in model.layers[1:]]
+    assert {"res3a_branch2a", "bn3a_branch2a", "res3a_branch2b", "bn3a_branch2b", "res3a_branch2c",
+            "bn3a_branch2c", "res3a_branch1", "bn3a_branch1", "res3a_add", "res3a_relu"} <= set(names)
+    assert names[-1] == "res3a_relu"
+    assert model.get_layer("res3a_branch2a").strides == (2, 2)  # the FIRST 1x1 conv has the stride
+    assert model.get_layer("res3a_branch2b").strides == (1, 1)
+    assert model.get_layer("res3a_branch1").strides == (2, 2)
+    assert model.get_layer("res3a_branch2b").padding == "same"
+    assert model.get_layer("res3a_branch2a").padding == model.get_layer("res3a_branch2c").padding == "valid"
+    assert all(model.get_layer(f"bn3a_branch{p}").axis in (3, -1) for p in ("2a", "2b", "2c", "1"))
+    ident = build(resnet.identity_block, (4, 4, 6), 3, [2, 4, 6], 4, "c")
+    assert [l.name for l in ident.layers[1:]] == [
+        "res4c_branch2a", "bn4c_branch2a", "res4c_branch2a_relu", "res4c_branch2b", "bn4c_branch2b",
+        "res4c_branch2b_relu", "res4c_branch2c", "bn4c_branch2c", "res4c_add", "res4c_relu"]
+
+
+def test_default_initialiser_is_glorot_uniform_seed_0_per_layer():
+    model = build(resnet.convolutional_block, (4, 4, 6), 3, [2, 4, 6], 2, "a")
+    convs = [l for l in model.layers if isinstance(l, keras.layers.Conv2D)]
+    assert len({id(l.kernel_initializer) for l in convs}) == 4
+    for layer in convs:
+        expected = keras.initializers.GlorotUniform(seed=0)(tuple(layer.kernel.shape))
+        np.testing.assert_array_equal(layer.kernel.numpy(), np.asarray(expected))
+    again = build(resnet.convolutional_block, (4, 4, 6), 3, [2, 4, 6], 2, "a")
+    for a, b in zip(model.weights, again.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+# ------------------------------------------------------------------ outputs
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_identity_block_constant_weights_against_numpy(training):
+    x = seeded_input((3, 4, 4, 6))
+    model = build(resnet.identity_block, (4, 4, 6), 3, [2, 4, 6], 1, "a",
+                  kernel_initializer=keras.initializers.Constant(0.1))
+    weights = {"2a": (np.full((1, 1, 6, 2), 0.1), 0.0), "2b": (np.full((3, 3, 2, 4), 0.1), 0.0),
+               "2c": (np.full((1, 1, 4, 6), 0.1), 0.0)}
+    expected = np_block(x.astype("float64"), weights, 3, 1, training, projection=False)
+    np.testing.assert_allclose(np.asarray(model(x, training=training)), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_constant_weights_tiny_case_by_hand():
+    # One pixel, one image, f=1, filters [1, 1, 2], all kernels 0.5, inference mode:
+    # each BatchNorm divides by sqrt(1 + eps) and each conv sums its inputs times 0.5.
+    x = np.array([[[[1.0, 3.0]]]], dtype="float32")
+    out = resnet.identity_block(x, 1, [1, 1, 2], 1, "a", kernel_initializer=keras.initializers.Constant(0.5))
+    d = np.sqrt(1 + EPS)
+    a = max(0.5 * (1 + 3) / d, 0)  # 2a -> bn -> relu
+    b = max(0.5 * a / d, 0)  # 2b -> bn -> relu
+    c = 0.5 * b / d  # 2c -> bn, the same in both channels
+    np.testing.assert_allclose(np.asarray(out), [[[[1 + c, 3 + c]]]], rtol=1e-6)
+
+
+@pytest.mark.parametrize("training", [False, True])
+@pytest.mark.parametrize("s", [1, 2])
+def test_convolutional_block_glorot_weights_against_numpy(training, s):
+    x = seeded_input((3, 4, 4, 6), seed=1)
+    model = build(resnet.convolutional_block, (4, 4, 6), 3, [2, 4, 5], 2, "a", s=s)
+    expected = np_block(x.astype("float64"), weights_of(model, "2a"), 3, s, training, projection=True)
+    np.testing.assert_allclose(np.asarray(model(x, training=training)), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_training_flag_switches_batch_norm():
+    x = seeded_input((3, 4, 4, 6))
+    model = build(resnet.identity_block, (4, 4, 6), 3, [2, 4, 6], 1, "a")
+    inference = np.asarray(model(x, training=False))
+    np.testing.assert_array_equal(inference, np.asarray(model(x)))  # inference is the default
+    expected = np_block(x.astype("float64"), weights_of(model, "1a"), 3, 1, False, projection=False)
+    np.testing.assert_allclose(inference, expected, rtol=1e-4, atol=1e-5)
+    training = np.asarray(model(x, training=True))
+    assert not np.allclose(inference, training)
+    # A training-mode call also moves BatchNorm's moving averages (momentum 0.99) towards
+    # the batch's statistics, so inference afterwards differs slightly from before.
+    moving_mean = model.get_layer("bn1a_branch2a").moving_mean.numpy()
+    assert np.any(moving_mean != 0)
+    assert not np.array_equal(inference, np.asarray(model(x, training=False)))
+
+
+def test_concrete_input_runs_in_inference_mode():
+    x = seeded_input((3, 4, 4, 6))
+    concrete = np.asarray(resnet.identity_block(x, 3, [2, 4, 6], 1, "a"))
+    model = build(resnet.identity_block, (4, 4, 6), 3, [2, 4, 6], 1, "a")
+    np.testing.assert_allclose(concrete, np.asarray(model(x, training=False)), rtol=1e-6, atol=1e-6)
+
+
+# ------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize("block_fn, args, kwargs, message", [
+    (resnet.identity_block, (3, [2, 4]), {}, "Received: filters=[2, 4]"),
+    (resnet.identity_block, (3, [2, 0, 6]), {}, "three positive integers"),
+    (resnet.identity_block, (3, (2.0, 4, 6)), {}, "Received: filters=(2.0, 4, 6)"),
+    (resnet.identity_block, (3, "246"), {}, "Received: filters='246'"),
+    (resnet.identity_block, (2, [2, 4, 6]), {}, "positive odd integer.*Received: f=2"),
+    (resnet.identity_block, (0, [2, 4, 6]), {}, "Received: f=0"),
+    (resnet.identity_block, (True, [2, 4, 6]), {}, "Received: f=True"),
+    (resnet.identity_block, (3, [2, 4, 8]), {}, r"6 != 8.*Received: x with 6 channels, filters=[2, 4, 8]"),
+    (resnet.convolutional_block, (3, [2, 4, 8]), {"s": 0}, "Received: s=0"),
+    (resnet.convolutional_block, (3, [2, 4, 8]), {"s": 1.5}, "Received: s=1.5"),
+    (resnet.convolutional_block, (4, [2, 4, 8]), {}, "Received: f=4"),
+])
+def test_bad_arguments_raise_before_building(block_fn, args, kwargs, message, monkeypatch):
+    monkeypatch.setattr(resnet, "_main_path", lambda *a, **k: pytest.fail("a layer was built"))
+    monkeypatch.setattr(keras.layers, "Conv2D", lambda *a, **k: pytest.fail("a layer was built"))
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")
+                       .replace("(", r"\(").replace(")", r"\)")):
+        block_fn(keras.Input(shape=(4, 4, 6)), *args, 2, "a", **kwargs)
+
+
+def test_input_must_be_four_dimensional():
+    with pytest.raises(ValueError, match=r"4-D.*Received: x with shape \(None, 6\)"):
+        resnet.identity_block(keras.Input(shape=(6,)), 3, [2, 4, 6], 2, "a")
+    with pytest.raises(ValueError, match="Received: channels=0"):
+        resnet.block_params(0, 3, [2, 4, 6], projection=True)
