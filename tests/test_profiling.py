@@ -132,3 +132,4 @@ def test_training_step_memory_in_a_fresh_process():
     assert measured["weights_and_inputs"] >= 0.8 * params * 4
     assert measured["total"] == measured["weights_and_inputs"] + measured["step"]
     assert measured["step"] > 0
+    assert measured["device"] == "CPU (resident memory)"

@@ -243,9 +243,17 @@ model = vgg.vgg(config, input_shape=(size, size, 3))
 rng = np.random.default_rng(0)
 images = tf.constant(rng.uniform(0, 255, (batch, size, size, 3)).astype("float32"))
 labels = tf.constant(rng.integers(0, 1000, batch))
-before_step = psutil.Process().memory_info().rss
-growth = profiling.peak_rss_during(profiling.forward_backward_step(model, images, labels))
-print(json.dumps({"after_import": after_import, "before_step": before_step, "peak": before_step + growth}))
+step = profiling.forward_backward_step(model, images, labels)
+if tf.config.list_logical_devices("GPU"):  # the device's own allocator knows its peak
+    info = tf.config.experimental.get_memory_info
+    after_import, before_step = 0, info("GPU:0")["current"]
+    tf.config.experimental.reset_memory_stats("GPU:0")
+    step().numpy()
+    peak, device = info("GPU:0")["peak"], "GPU:0"
+else:
+    before_step = psutil.Process().memory_info().rss
+    peak, device = before_step + profiling.peak_rss_during(step), "CPU (resident memory)"
+print(json.dumps({"after_import": after_import, "before_step": before_step, "peak": peak, "device": device}))
 """
 
 
@@ -262,9 +270,13 @@ def training_step_memory(config: str = "D", batch_size: int = 32, input_size: in
         batch_size: Images in the batch. Defaults to 32.
         input_size: Side of the square input. Defaults to 224.
 
+    On a GPU the device allocator's own statistics are used instead
+    (``tf.config.experimental.get_memory_info``), counted from zero.
+
     Returns:
-        A dict with ``weights_and_inputs`` (bytes allocated by building the model and
-        the batch), ``step`` (extra bytes at the peak of the step) and ``total``.
+        A dict with ``device`` (what was measured), ``weights_and_inputs`` (bytes
+        allocated by building the model and the batch), ``step`` (extra bytes at the
+        peak of the step) and ``total``.
 
     Raises:
         RuntimeError: If the measuring process fails (its error output is included).
@@ -284,6 +296,7 @@ def training_step_memory(config: str = "D", batch_size: int = 32, input_size: in
         raise RuntimeError(f"The memory measurement failed:\n{done.stderr[-2000:]}")
     numbers = json.loads(done.stdout.strip().splitlines()[-1])
     return {
+        "device": numbers["device"],
         "weights_and_inputs": numbers["before_step"] - numbers["after_import"],
         "step": numbers["peak"] - numbers["before_step"],
         "total": numbers["peak"] - numbers["after_import"],
