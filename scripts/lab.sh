@@ -4,4 +4,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/setup.sh"
 cd "$ROOT"
-exec jupyter lab notebooks/ "$@"
+extra=()
+# Jupyter refuses to run as root unless told; containers (and CI machines) often are root.
+if [ "$(id -u)" = "0" ]; then extra+=(--allow-root); fi
+exec jupyter lab notebooks/ "${extra[@]}" "$@"
