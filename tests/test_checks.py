@@ -1,16 +1,16 @@
 """Unit tests of the notebook checkers in utils/checks.py (beyond the notebook's own
 solution/stub tests in test_notebooks.py): wrong answers fail with useful messages."""
 
-import keras
 import pytest
 
-from utils import checks, vgg
+from utils import checks
 
 
-@pytest.mark.parametrize("config", list(checks.VGG_PARAMS))
-def test_vgg_params_table_matches_built_models(config):
-    assert vgg.vgg(config).count_params() == checks.VGG_PARAMS[config]
-    keras.backend.clear_session()
+def test_vgg_params_table_is_the_tested_one():
+    # tests/test_vgg.py checks EXACT_PARAMS against models built by utils.vgg.
+    from test_vgg import EXACT_PARAMS
+
+    assert checks.VGG_PARAMS == EXACT_PARAMS
 
 
 def test_fc1_wrong_answers():
@@ -46,6 +46,8 @@ def test_vgg_params_wrong_answers():
 def _course_block(x, f, filters, stage, block, s=None, *, skip_relu_2a=False, shortcut_first=False,
                   initializer=None, names=True):
     """A hand-written block with switchable mistakes (projection shortcut when s is given)."""
+    import keras
+
     init = initializer or (lambda: keras.initializers.GlorotUniform(seed=0))
     f1, f2, f3 = filters
     base = f"{stage}{block}"
@@ -106,6 +108,8 @@ def test_convolutional_block_checker():
     assert checks.check_convolutional_block(lambda x, f, filters, stage, block, s=2: _course_block(
         x, f, filters, stage, block, s, shortcut_first=True))
     # Downsampling with a pool after the block instead of strided 1x1 convolutions.
+    import keras
+
     from utils import resnet
 
     def stride_in_2b(x, f, filters, stage, block, s=2):
@@ -137,3 +141,58 @@ def test_block_params_checker():
     result = checks.check_block_params(no_bias)
     assert not result and "one bias per filter" in repr(result)
     assert "raised KeyError" in repr(checks.check_block_params(lambda *a: {}["x"]))
+
+
+# --- Notebook 05: VGG19 fine-tuned on CIFAR-10 --------------------------------------------
+
+
+def test_caffe_preprocess_checker_agrees_with_keras():
+    from utils import transfer
+
+    assert checks.check_caffe_preprocess(transfer.preprocess_caffe)
+    import keras as k
+    in_place = checks.check_caffe_preprocess(k.applications.vgg19.preprocess_input)
+    assert not in_place and "changed its input array in place" in repr(in_place)
+
+
+def test_caffe_preprocess_wrong_answers():
+    import numpy as np
+
+    rgb = checks.check_caffe_preprocess(lambda x: x - np.array([123.68, 116.779, 103.939]))
+    assert not rgb and "RGB order, as the source did" in repr(rgb)
+    means_swapped = checks.check_caffe_preprocess(lambda x: x[..., ::-1] - np.array([123.68, 116.779, 103.939]))
+    assert not means_swapped and "the means are not" in repr(means_swapped)
+    scaled = checks.check_caffe_preprocess(lambda x: (x[..., ::-1] - np.array([103.939, 116.779, 123.68])) / 255)
+    assert not scaled and "value at index (0, 0, 0, 0)" in repr(scaled)
+    assert "output shape" in repr(checks.check_caffe_preprocess(lambda x: x[..., :2]))
+
+
+def test_lr_schedule_wrong_answers():
+    assert checks.check_lr_schedule(checks.source_lr)
+    assert [checks.source_lr(e) for e in (0, 79, 80, 139, 140, 199)] == [0.01, 0.01, 0.005, 0.005, 0.001, 0.001]
+    fixed = checks.check_lr_schedule(lambda e, n: 0.01 if e < 80 else 0.005 if e < 140 else 0.001)
+    assert not fixed and "lr(4, epochs=10): expected 0.005, received 0.01" in repr(fixed)
+    assert "epochs=200" not in repr(fixed)
+    off_by_one = checks.check_lr_schedule(lambda e, n: checks.source_lr(e - 1, n))
+    assert not off_by_one and "lr(80, epochs=200): expected 0.005, received 0.01" in repr(off_by_one)
+
+
+@pytest.mark.parametrize("flat, units, classes", checks.HEAD_PARAMS_CASES[:2])
+def test_head_params_match_the_built_head(flat, units, classes):
+    inputs = keras.Input((1, 1, flat))
+    head = keras.Model(inputs, vgg.vgg_head(inputs, classes, fc_units=units, batch_norm=True, dropout=0.5))
+    counts = checks.cifar_head_params(flat, units, classes)
+    assert head.count_params() == counts["total"]
+    assert sum(int(w.numpy().size) for w in head.trainable_weights) == counts["trainable"]
+    keras.backend.clear_session()
+
+
+def test_head_params_wrong_answers():
+    trainable = checks.check_head_params(lambda f, u, c: checks.cifar_head_params(f, u, c)["trainable"])
+    assert not trainable and "moving mean and variance" in repr(trainable)
+    no_bn = checks.check_head_params(lambda f, u, c: f * u + u + u * u + u + u * c + c)
+    assert not no_bn and "followed by a BatchNorm" in repr(no_bn)
+    no_out_bn = checks.check_head_params(lambda f, u, c: checks.cifar_head_params(f, u, c)["total"] - 4 * c)
+    assert not no_out_bn and "predictions_bn" in repr(no_out_bn)
+    assert "18,956,338 parameters" in repr(checks.check_head_params(
+        lambda f, u, c: checks.cifar_head_params(f, u, c)["total"]))

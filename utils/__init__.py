@@ -4,6 +4,7 @@ Modules:
     config: folders, run mode, seeds and the setup banner.
     data: dataset loaders with verification and caching.
     vgg: the VGG configuration table (paper, Table 1) and builders.
+    resnet: ResNet's identity and convolutional blocks, with the course's layer names.
     profiling: per-layer cost, timing and memory helpers.
     checks: the checkers behind the notebooks' exercises.
 """

@@ -32,6 +32,7 @@ from typing import Any
 __all__ = [
     "CheckResult", "run_check", "expect_equal", "check_fc1_params", "check_block_output_shapes", "check_vgg_params",
     "check_identity_block", "check_convolutional_block", "check_block_params",
+    "check_caffe_preprocess", "source_lr", "check_lr_schedule", "cifar_head_params", "check_head_params",
 ]
 
 _MAX_SHOWN = 200  # characters of a value shown in a message
@@ -355,13 +356,130 @@ def check_block_params(fn) -> CheckResult:
         counts = resnet.block_params(channels, f, filters, projection=projection)
         problem = expect_equal(f"block_params({channels}, {f}, {list(filters)}, projection={projection})",
                                counts["total"], result.value)
-        convs = [(1, channels, filters[0]), (f, filters[0], filters[1]), (1, filters[1], filters[2])]
+        biases = sum(filters) + (filters[2] if projection else 0)
         if problem and result.value == counts["trainable"]:
             problem += " (BatchNorm's moving mean and variance count too: 4 numbers per channel, 2 of them trained)"
-        elif problem and result.value == counts["total"] - sum(c for *_, c in convs) - (filters[2] if projection else 0):
+        elif problem and result.value == counts["total"] - biases:
             problem += " (each convolution also has one bias per filter)"
         elif problem and projection and result.value == resnet.block_params(
                 channels, f, filters, projection=False)["total"]:
             problem += " (a convolutional block also has the shortcut's 1x1 convolution and its BatchNorm)"
         problems.append(problem)
     return result.finish(problems, summary="ResNet-50's blocks counted exactly, shortcuts and BatchNorm included")
+
+
+# --- Notebook 05: VGG19 fine-tuned on CIFAR-10 --------------------------------------------
+
+#: The ImageNet means Keras' VGG weights expect, per channel in BGR order (Caffe).
+_CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+
+
+def _caffe_reference(images):
+    import numpy as np
+
+    return images[..., ::-1].astype("float32") - np.array(_CAFFE_MEAN_BGR, dtype="float32")
+
+
+def check_caffe_preprocess(fn) -> CheckResult:
+    """Exercise 5.1: Caffe-style preprocessing (RGB -> BGR, minus the ImageNet mean), input untouched."""
+    import numpy as np
+
+    images = np.random.default_rng(5).integers(0, 256, size=(4, 6, 5, 3)).astype("float32")
+    original = images.copy()
+    result = run_check("5.1", fn, images)
+    if not result:
+        return result
+    expected = _caffe_reference(original)
+    try:
+        received = np.asarray(result.value, dtype="float32")
+    except Exception:
+        return result.finish([f"expected an array, received {_show(result.value)}"], "")
+    problems = []
+    if received.shape != expected.shape:
+        problems.append(f"output shape: expected {expected.shape}, received {received.shape}")
+    elif not np.allclose(received, expected, atol=1e-3):
+        rgb_order = original - np.array(_CAFFE_MEAN_BGR[::-1], dtype="float32")
+        if np.allclose(received, rgb_order, atol=1e-3):
+            problems.append("you subtracted the means in RGB order, as the source did; "
+                            "the weights want the channels reversed to BGR first")
+        elif np.allclose(received, original[..., ::-1] - np.array(_CAFFE_MEAN_BGR[::-1], dtype="float32"),
+                         atol=1e-3):
+            problems.append("the channels are in BGR order, but the means are not: channel 0 (blue) "
+                            "loses 103.939, channel 2 (red) 123.68")
+        else:
+            where = tuple(int(i) for i in np.argwhere(~np.isclose(received, expected, atol=1e-3))[0])
+            problems.append(f"value at index {where}: expected {expected[where]:.3f}, received {received[where]:.3f}")
+    if not np.array_equal(images, original):
+        problems.append("your function changed its input array in place; work on a copy "
+                        "(Keras' preprocess_input does change a float input)")
+    return result.finish(problems, summary="BGR order, ImageNet mean subtracted, input left unchanged")
+
+
+def source_lr(epoch: int, epochs: int = 200) -> float:
+    """The source's schedule: 0.01, then 0.005 from 40% of the run, 0.001 from 70% (80 and 140 of 200)."""
+    if 10 * epoch < 4 * epochs:  # integers: no round-off at the boundaries
+        return 0.01
+    if 10 * epoch < 7 * epochs:
+        return 0.005
+    return 0.001
+
+
+def check_lr_schedule(fn) -> CheckResult:
+    """Exercise 5.2: the piecewise learning rate, for 200 epochs and scaled to shorter runs."""
+    import math
+
+    problems = []
+    result = None
+    for epochs in (200, 10, 5):
+        received = []
+        for epoch in range(epochs):
+            result = run_check("5.2", fn, epoch, epochs)
+            if not result:
+                return result
+            received.append(result.value)
+        expected = [source_lr(e, epochs) for e in range(epochs)]
+        wrong = [e for e, (a, b) in enumerate(zip(expected, received))
+                 if not (isinstance(b, (int, float)) and math.isclose(a, b, rel_tol=1e-6))]
+        if wrong:
+            e = wrong[0]
+            problems.append(f"lr({e}, epochs={epochs}): expected {expected[e]:g}, received {_show(received[e])}"
+                            + (f" ({len(wrong)} epochs wrong)" if len(wrong) > 1 else ""))
+    return result.finish(problems, summary="0.01 -> 0.005 at epoch 80 -> 0.001 at 140 of 200, scaled to any length")
+
+
+def cifar_head_params(flat_features: int, fc_units: int, classes: int) -> dict:
+    """Parameters of the CIFAR head (fc1, fc2, predictions_dense, each with a bias and a BatchNorm).
+
+    Returns:
+        A dict with ``total`` (as ``count_params`` counts: BatchNorm's four numbers per
+        channel) and ``trainable`` (BatchNorm's gamma and beta only).
+    """
+    dense = flat_features * fc_units + fc_units + fc_units * fc_units + fc_units + fc_units * classes + classes
+    channels = 2 * fc_units + classes
+    return {"total": dense + 4 * channels, "trainable": dense + 2 * channels}
+
+
+#: (flattened features, fc units, classes) of the heads Exercise 5.3 counts.
+HEAD_PARAMS_CASES = [(512, 4096, 10), (128, 512, 10), (512, 4096, 100), (2048, 256, 7)]
+
+
+def check_head_params(fn) -> CheckResult:
+    """Exercise 5.3: the parameters of the CIFAR head, BatchNorm included."""
+    problems = []
+    result = None
+    for flat, units, classes in HEAD_PARAMS_CASES:
+        result = run_check("5.3", fn, flat, units, classes)
+        if not result:
+            return result
+        counts = cifar_head_params(flat, units, classes)
+        problem = expect_equal(f"head_params({flat}, {units}, {classes})", counts["total"], result.value)
+        plain = counts["total"] - 4 * (2 * units + classes)
+        if problem and result.value == counts["trainable"]:
+            problem += " (count BatchNorm's moving mean and variance too: 4 numbers per channel, 2 of them trained)"
+        elif problem and result.value == plain:
+            problem += " (each Dense layer is followed by a BatchNorm layer: 4 numbers per channel)"
+        elif problem and result.value == counts["total"] - 4 * classes:
+            problem += " (the output layer has its BatchNorm too, predictions_bn)"
+        problems.append(problem)
+    vgg19_head = cifar_head_params(512, 4096, 10)["total"]
+    return result.finish(problems, summary=f"the head counted exactly: VGG19's CIFAR head has {vgg19_head:,} parameters")
