@@ -150,8 +150,9 @@ def test_caffe_preprocess_checker_agrees_with_keras():
     from utils import transfer
 
     assert checks.check_caffe_preprocess(transfer.preprocess_caffe)
-    import keras as k
-    in_place = checks.check_caffe_preprocess(k.applications.vgg19.preprocess_input)
+    import keras
+
+    in_place = checks.check_caffe_preprocess(keras.applications.vgg19.preprocess_input)
     assert not in_place and "changed its input array in place" in repr(in_place)
 
 
@@ -179,6 +180,10 @@ def test_lr_schedule_wrong_answers():
 
 @pytest.mark.parametrize("flat, units, classes", checks.HEAD_PARAMS_CASES[:2])
 def test_head_params_match_the_built_head(flat, units, classes):
+    import keras
+
+    from utils import vgg
+
     inputs = keras.Input((1, 1, flat))
     head = keras.Model(inputs, vgg.vgg_head(inputs, classes, fc_units=units, batch_norm=True, dropout=0.5))
     counts = checks.cifar_head_params(flat, units, classes)

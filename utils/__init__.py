@@ -5,6 +5,8 @@ Modules:
     data: dataset loaders with verification and caching.
     vgg: the VGG configuration table (paper, Table 1) and builders.
     resnet: ResNet's identity and convolutional blocks, with the course's layer names.
+    transfer: ImageNet weights copied by layer name, and the matching preprocessing.
+    distribute: the tf.distribute strategy for whatever accelerators are present.
     profiling: per-layer cost, timing and memory helpers.
     checks: the checkers behind the notebooks' exercises.
 """
