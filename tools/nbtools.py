@@ -53,9 +53,11 @@ Exercises
     "not implemented").
 
 Learners' copies
-    exercises/NN_name.ipynb is notebooks/NN_name.ipynb with the solutions stubbed,
-    every code cell's outputs cleared and execution count reset, and the badges
-    pointing at the exercises/ path. They are generated: edit the notebook instead.
+    exercises/NN_name.ipynb is notebooks/NN_name.ipynb with the solutions stubbed, the
+    outputs and execution counts of the exercise and check cells cleared (nbval runs
+    those without comparing), the other cells' outputs kept (so learners and nbval can
+    compare against them), and the badges pointing at the exercises/ path. They are
+    generated: edit the notebook instead.
 
 Normalized JSON (as tensorflow/docs' nbfmt)
     nbformat 4.5; every cell has an id (valid unique ids are kept, others become
@@ -512,8 +514,9 @@ def make_exercise(nb, path: str | os.PathLike):
             copy's badges point at ``exercises/NN_name.ipynb``.
 
     Returns:
-        A normalized notebook with every solution region stubbed, every code cell's
-        outputs cleared and execution count reset.
+        A normalized notebook with every solution region stubbed and the outputs and
+        execution counts of the exercise and check cells cleared; the other cells keep
+        the notebook's outputs.
 
     Raises:
         ValueError: If the notebook breaks a convention (see :func:`exercise_cells`
@@ -521,9 +524,14 @@ def make_exercise(nb, path: str | os.PathLike):
     """
     rel = _repo_path(path)
     nb = copy.deepcopy(nb)
-    exercises = {i for i, _ in exercise_cells(nb, rel)}
+    pairs = exercise_cells(nb, rel)
+    exercises = {i for i, _ in pairs}
+    # Only the exercise and check cells lose their outputs (they would give the answer
+    # away); every other cell keeps the outputs of the real run, so that a learner can
+    # compare what they get with what they should get, and nbval compares them too.
+    cleared = exercises | {j for _, j in pairs}
     for i, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
+        if cell.cell_type != "code" or i not in cleared:
             continue
         if i in exercises:
             cell.source = stub_source(_source(cell))
