@@ -133,3 +133,15 @@ def test_training_step_memory_in_a_fresh_process():
     assert measured["total"] == measured["weights_and_inputs"] + measured["step"]
     assert measured["step"] > 0
     assert measured["device"] == "CPU (resident memory)"
+
+
+def test_new_run_dir_never_reuses_a_folder(monkeypatch, tmp_path):
+    monkeypatch.setattr(config, "REPO_ROOT", tmp_path)
+    first = config.new_run_dir("05_demo", "quick")
+    (first / "model.keras").write_text("a learner's model")
+    second = config.new_run_dir("05_demo", "quick")
+    assert first != second and first.parent == second.parent == tmp_path / "outputs" / "05_demo"
+    assert (first / "model.keras").read_text() == "a learner's model" and not any(second.iterdir())
+    assert second.name.startswith("quick-")
+    with pytest.raises(ValueError, match="Received: mode='fast'"):
+        config.new_run_dir("05_demo", "fast")

@@ -78,6 +78,38 @@ def output_dir(*parts: str) -> Path:
     return folder
 
 
+def new_run_dir(name: str, mode: str) -> Path:
+    """Return a new, empty folder ``outputs/<name>/<mode>-<UTC time>`` for one training run.
+
+    Every run gets its own folder, so a re-run never overwrites the model, checkpoints
+    or logs a learner trained before (delete old runs by hand to free the disk).
+
+    Args:
+        name: The notebook's output folder, e.g. ``"05_vgg19_cifar10"``.
+        mode: The run mode, ``"quick"`` or ``"full"``, put in front of the time.
+
+    Returns:
+        The created folder as an absolute ``Path``.
+
+    Raises:
+        ValueError: If ``mode`` is not ``"quick"`` or ``"full"``.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}. Received: mode={mode!r}")
+    import datetime
+
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    parent = output_dir(name)
+    for suffix in ["", *(f"-{i}" for i in range(2, 1000))]:
+        folder = parent / f"{mode}-{stamp}{suffix}"
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:  # two runs in the same second
+            continue
+    raise RuntimeError(f"Could not make a new run folder in {parent}")
+
+
 def accelerators() -> list[str]:
     """Return the kinds of accelerator TensorFlow can see, e.g. ``["GPU", "GPU"]``."""
     import tensorflow as tf

@@ -268,12 +268,14 @@ def vgg_head(x, classes, *, fc_units=4096, dropout=0.5, batch_norm=False, classi
             x = keras.layers.Activation("relu", name=f"fc{i}_relu")(x)
         if dropout:
             x = keras.layers.Dropout(dropout, name=f"fc{i}_dropout")(x)
+    # The class scores are computed in float32 even under a mixed-precision policy: a
+    # softmax in float16 can overflow (Keras' mixed-precision guide).
     if batch_norm:
         x = keras.layers.Dense(classes, name="predictions_dense", kernel_initializer=kernel_initializer,
                                kernel_regularizer=kernel_regularizer)(x)
         x = keras.layers.BatchNormalization(name="predictions_bn")(x)
-        return keras.layers.Activation(classifier_activation, name="predictions")(x)
-    return keras.layers.Dense(classes, activation=classifier_activation, name="predictions",
+        return keras.layers.Activation(classifier_activation, name="predictions", dtype="float32")(x)
+    return keras.layers.Dense(classes, activation=classifier_activation, name="predictions", dtype="float32",
                               kernel_initializer=kernel_initializer, kernel_regularizer=kernel_regularizer)(x)
 
 
