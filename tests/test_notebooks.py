@@ -367,30 +367,19 @@ def test_solution_region_errors(source, message):
         nbtools.solution_regions(source)
 
 
-def test_exercise_rules_name_notebook_and_cell():
+@pytest.mark.parametrize("cell, field, value, message", [
+    (3, "source", "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x",
+     r"notebooks/99_demo.ipynb: cell 3: line 2: .*no '### END SOLUTION'"),
+    (3, "source", "### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION", r"cell 3: line 1: .*inside a function body"),
+    (3, "source", "def f():\n    return 1", r"cell 3: tagged 'exercise' but has no region"),
+    (4, "metadata", {}, r"cell 3: .*followed by a code cell tagged 'check'"),
+    (4, "source", "result = checks.check_demo(double, triple)", r"cell 4: a check cell must be a single expression"),
+    (3, "metadata", {}, r"cell 3: has solution markers but is not tagged 'exercise'"),
+])
+def test_exercise_rules_name_notebook_and_cell(cell, field, value, message):
     nb = demo_nb()
-    nb.cells[3].source = "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x"
-    with pytest.raises(ValueError, match=r"notebooks/99_demo.ipynb: cell 3: line 2: .*no '### END SOLUTION'"):
-        nbtools.make_exercise(nb, DEMO_PATH)
-    nb = demo_nb()
-    nb.cells[3].source = "### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION"
-    with pytest.raises(ValueError, match=r"cell 3: line 1: .*inside a function body"):
-        nbtools.make_exercise(nb, DEMO_PATH)
-    nb = demo_nb()
-    nb.cells[3].source = "def f():\n    return 1"
-    with pytest.raises(ValueError, match=r"cell 3: tagged 'exercise' but has no region"):
-        nbtools.make_exercise(nb, DEMO_PATH)
-    nb = demo_nb()
-    nb.cells[4].metadata = {}
-    with pytest.raises(ValueError, match=r"cell 3: .*followed by a code cell tagged 'check'"):
-        nbtools.make_exercise(nb, DEMO_PATH)
-    nb = demo_nb()
-    nb.cells[4].source = "result = checks.check_demo(double, triple)"
-    with pytest.raises(ValueError, match=r"cell 4: a check cell must be a single expression"):
-        nbtools.make_exercise(nb, DEMO_PATH)
-    nb = demo_nb()
-    nb.cells[3].metadata = {}
-    with pytest.raises(ValueError, match=r"cell 3: has solution markers but is not tagged 'exercise'"):
+    nb.cells[cell][field] = value
+    with pytest.raises(ValueError, match=message):
         nbtools.make_exercise(nb, DEMO_PATH)
 
 
