@@ -33,6 +33,7 @@ __all__ = [
     "CheckResult", "run_check", "expect_equal", "check_fc1_params", "check_block_output_shapes", "check_vgg_params",
     "check_identity_block", "check_convolutional_block", "check_block_params",
     "check_caffe_preprocess", "source_lr", "check_lr_schedule", "cifar_head_params", "check_head_params",
+    "check_stack_field", "check_layers_for_field", "stack_savings", "check_stack_savings",
 ]
 
 _MAX_SHOWN = 200  # characters of a value shown in a message
@@ -483,3 +484,100 @@ def check_head_params(fn) -> CheckResult:
         problems.append(problem)
     vgg19_head = cifar_head_params(512, 4096, 10)["total"]
     return result.finish(problems, summary=f"the head counted exactly: VGG19's CIFAR head has {vgg19_head:,} parameters")
+
+
+# --- Notebook 02: receptive fields ---------------------------------------------------------
+
+#: The stacks Exercise 2.1 measures: (name, [(kernel, stride), ...] from the input).
+STACK_FIELD_CASES = [
+    ("two 3x3 convolutions", [(3, 1), (3, 1)]),
+    ("three 3x3 convolutions", [(3, 1)] * 3),
+    ("conv3, pool2, conv3", [(3, 1), (2, 2), (3, 1)]),
+    ("VGG16 to pool5", ([(3, 1)] * 2 + [(2, 2)]) * 2 + ([(3, 1)] * 3 + [(2, 2)]) * 3),
+    ("a 7x7/2 stem, a 3x3/2 pool, two 3x3", [(7, 2), (3, 2), (3, 1), (3, 1)]),
+    ("a 1x1 convolution on a 5x5/3", [(5, 3), (1, 1), (3, 1)]),
+]
+
+
+def _stack_field(layers) -> int:
+    size, jump = 1, 1
+    for k, s in layers:
+        size, jump = size + (k - 1) * jump, jump * s
+    return size
+
+
+def check_stack_field(fn) -> CheckResult:
+    """Exercise 2.1: the receptive field size of a stack of (kernel, stride) layers."""
+    problems = []
+    result = None
+    for name, layers in STACK_FIELD_CASES:
+        result = run_check("2.1", fn, [tuple(layer) for layer in layers])
+        if not result:
+            return result
+        expected = _stack_field(layers)
+        problem = expect_equal(f"field of {name} {layers if len(layers) < 6 else '(18 layers)'}", expected,
+                               result.value)
+        if problem and result.value == 1 + sum(k - 1 for k, _ in layers):
+            problem += (" (a layer's k - 1 counts in units of the jump before it: "
+                        "multiply by the product of the earlier strides)")
+        problems.append(problem)
+    return result.finish(problems, summary="fields of six stacks, strides included: VGG16's pool5 sees 212 pixels")
+
+
+#: (target field, kernel size) pairs of Exercise 2.2.
+LAYERS_FOR_FIELD_CASES = [(5, 3), (7, 3), (8, 3), (224, 3), (212, 3), (9, 5), (3, 3), (224, 7)]
+
+
+def check_layers_for_field(fn) -> CheckResult:
+    """Exercise 2.2: the fewest stacked k x k stride-1 convolutions whose field reaches a target."""
+    problems = []
+    result = None
+    for target, k in LAYERS_FOR_FIELD_CASES:
+        result = run_check("2.2", fn, target, k)
+        if not result:
+            return result
+        expected = -(-(target - 1) // (k - 1))
+        problem = expect_equal(f"layers_for_field(target={target}, k={k})", expected, result.value)
+        if problem and isinstance(result.value, (int, float)) and result.value == expected - 1:
+            problem += f" (that many layers see only {k + (k - 1) * (expected - 2)} pixels: round up)"
+        problems.append(problem)
+    return result.finish(problems, summary="112 stacked 3x3 convolutions would be needed to see 224 pixels "
+                                           "without any stride")
+
+
+def stack_savings(channels: int, n: int, k: int = 3) -> dict:
+    """Parameters of n stacked k x k convolutions (C -> C channels) and of the one layer with their field.
+
+    Returns:
+        ``{"stack": ..., "single": ...}``, weights and biases as ``count_params`` counts them.
+    """
+    big = k + (k - 1) * (n - 1)
+    return {"stack": n * (k * k * channels * channels + channels),
+            "single": big * big * channels * channels + channels}
+
+
+#: (channels, layers, kernel) of Exercise 2.3.
+STACK_SAVINGS_CASES = [(64, 2, 3), (64, 3, 3), (512, 3, 3), (10, 4, 3), (32, 2, 5)]
+
+
+def check_stack_savings(fn) -> CheckResult:
+    """Exercise 2.3: parameters of a stack of small convolutions against one large one."""
+    problems = []
+    result = None
+    for channels, n, k in STACK_SAVINGS_CASES:
+        result = run_check("2.3", fn, channels, n, k)
+        if not result:
+            return result
+        expected = stack_savings(channels, n, k)
+        received = result.value
+        problem = expect_equal(f"stack_savings({channels}, {n}, k={k})", expected, received)
+        if problem and isinstance(received, dict):
+            without = {key: value - (n if key == "stack" else 1) * channels for key, value in expected.items()}
+            if received == without:
+                problem += " (count one bias per filter in every layer)"
+            elif set(received) != set(expected):
+                problem += " (return a dict with the keys 'stack' and 'single')"
+        problems.append(problem)
+    seven = stack_savings(512, 3)
+    return result.finish(problems, summary=f"three 3x3 layers of 512 channels: {seven['stack']:,} parameters "
+                                           f"against {seven['single']:,} for one 7x7")
