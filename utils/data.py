@@ -353,12 +353,13 @@ def _fingerprint(paths) -> str:
     return f"{len(stats)} files, {sum(s.st_size for s in stats)} bytes, newest {max(s.st_mtime_ns for s in stats)}"
 
 
-def _cached(path: Path, stamp: str, build):
+def _cached(path: Path, stamp: str, build, shape: tuple[int, ...] = (32, 32, 3)):
+    # ``shape`` is one image's (height, width, channels): a cache holding any other is rebuilt.
     try:
         with np.load(path, allow_pickle=False) as f:
             pairs = [(f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])]
             if str(f["fingerprint"]) == stamp and all(
-                    x.dtype == np.uint8 and x.shape[1:] == (32, 32, 3) and y.dtype == np.int64
+                    x.dtype == np.uint8 and x.shape[1:] == tuple(shape) and y.dtype == np.int64
                     and y.shape == x.shape[:1] for x, y in pairs):
                 return tuple(pairs)
     except Exception:  # absent, cut-off or foreign: rebuild it below, never trust it
