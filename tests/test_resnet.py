@@ -250,3 +250,84 @@ def test_input_must_be_four_dimensional():
         resnet.identity_block(keras.Input(shape=(6,)), 3, [2, 4, 6], 2, "a")
     with pytest.raises(ValueError, match="Received: channels=0"):
         resnet.block_params(0, 3, [2, 4, 6], projection=True)
+
+
+# ------------------------------------------------------------------ ResNet50
+
+
+@pytest.fixture(scope="module")
+def course_resnet50():
+    return resnet.resnet50((64, 64, 3), 6)
+
+
+def test_resnet50_counts_as_in_the_course(course_resnet50):
+    model = course_resnet50
+    non_trainable = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
+    assert (model.count_params(), non_trainable) == (23_600_006, 53_120)
+    assert model.output.shape == (None, 6) and model.layers[-1].name == "fc6"
+
+
+def test_resnet50_counts_agree_with_block_params(course_resnet50):
+    # Independent count: stem + the blocks' formula + the head.
+    total, channels = 7 * 7 * 3 * 64 + 64 + 4 * 64, 64
+    for _, filters, _, identities in resnet.RESNET50_STAGES:
+        total += resnet.block_params(channels, 3, list(filters), projection=True)["total"]
+        total += identities * resnet.block_params(filters[2], 3, list(filters), projection=False)["total"]
+        channels = filters[2]
+    total += 2048 * 6 + 6
+    assert total == course_resnet50.count_params()
+
+
+def test_resnet50_structure_and_names(course_resnet50):
+    names = [layer.name for layer in course_resnet50.layers]
+    for name in ("conv1_pad", "conv1", "bn_conv1", "pool1", "res2a_branch1", "res2c_branch2c", "res3d_branch2a",
+                 "res4f_branch2b", "res5c_branch2c", "bn5c_branch2c", "avg_pool", "flatten", "fc6"):
+        assert name in names
+    convs = [layer for layer in course_resnet50.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert len(convs) == 53  # 1 + 16 blocks x 3 + 4 projection shortcuts: the "50" counts 1 + 48 + fc
+    sizes = resnet.stage_sizes(64)
+    for stage, block in ((2, "c"), (3, "d"), (4, "f"), (5, "c")):
+        shape = course_resnet50.get_layer(f"res{stage}{block}_relu").output.shape
+        assert shape[1] == shape[2] == sizes[f"stage{stage}"]
+    assert course_resnet50.get_layer("avg_pool").output.shape[1:] == (1, 1, 2048)
+
+
+def test_resnet50_other_sizes_and_classes():
+    model = resnet.resnet50((128, 80, 3), 10, momentum=0.9)
+    assert model.output.shape == (None, 10)
+    h, w = resnet.stage_sizes(128)["avg_pool"], resnet.stage_sizes(80)["avg_pool"]
+    assert model.get_layer("flatten").output.shape[1] == h * w * 2048 == 2 * 1 * 2048
+    assert {layer.momentum for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)} == {0.9}
+    assert model.predict(np.zeros((2, 128, 80, 3), "float32"), verbose=0).shape == (2, 10)
+
+
+def test_stage_sizes_and_min_input_size():
+    assert resnet.stage_sizes(64) == {"input": 64, "conv1": 32, "pool1": 15, "stage2": 15, "stage3": 8,
+                                      "stage4": 4, "stage5": 2, "avg_pool": 1}
+    assert resnet.stage_sizes(224)["stage5"] == 7
+    smallest = resnet.min_input_size()
+    assert smallest == 37 and resnet.stage_sizes(smallest - 1)["avg_pool"] < 1
+    resnet.resnet50((smallest, smallest, 3), 2)  # builds
+    with pytest.raises(ValueError, match="size must be a positive integer"):
+        resnet.stage_sizes(0)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"input_shape": (36, 64, 3)}, r"height is too small for ResNet50: it must be at least 37 .*stage5 1, avg_pool 0"),
+    ({"input_shape": (64, 20, 3)}, r"width is too small .*Received: input_shape=\(64, 20, 3\)"),
+    ({"input_shape": (64, 64)}, r"input_shape must be three positive integers"),
+    ({"input_shape": (64, 64, 3), "classes": 0}, r"classes must be a positive integer. Received: classes=0"),
+    ({"input_shape": (64, 64, 3), "momentum": 1.0}, r"momentum must be a number in \[0, 1\)"),
+])
+def test_resnet50_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        resnet.resnet50(**kwargs)
+
+
+def test_block_momentum_is_checked_and_used():
+    inputs = keras.Input((4, 4, 8))
+    with pytest.raises(ValueError, match="momentum must be a number"):
+        resnet.identity_block(inputs, 3, [2, 2, 8], 2, "a", momentum=-0.1)
+    out = resnet.convolutional_block(inputs, 3, [2, 2, 8], 2, "a", momentum=0.5)
+    bns = [layer for layer in keras.Model(inputs, out).layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(bns) == 4 and {layer.momentum for layer in bns} == {0.5}

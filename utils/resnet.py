@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import keras
 
-__all__ = ["identity_block", "convolutional_block", "block_params"]
+__all__ = ["identity_block", "convolutional_block", "block_params", "RESNET50_STAGES", "stage_sizes",
+           "min_input_size", "resnet50"]
 
 
 # ----------------------------------------------------------------- arguments
@@ -68,6 +69,13 @@ def _check_input(x, where: str) -> int:
     return int(shape[-1])
 
 
+def _check_momentum(momentum) -> float:
+    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:
+        raise ValueError(f"momentum must be a number in [0, 1) (BatchNorm's moving-average momentum). "
+                         f"Received: momentum={momentum!r}")
+    return float(momentum)
+
+
 def _initializer(kernel_initializer):
     """Return a fresh initialiser, so that no two layers share one object.
 
@@ -86,21 +94,21 @@ def _initializer(kernel_initializer):
 # -------------------------------------------------------------------- blocks
 
 
-def _main_path(x, f, filters, name, *, strides, kernel_initializer):
+def _main_path(x, f, filters, name, *, strides, kernel_initializer, momentum=0.99):
     """The bottleneck path: 1x1 (stride ``strides``) -> f x f -> 1x1, each with BatchNorm."""
     f1, f2, f3 = filters
     conv, bn = f"res{name}_branch", f"bn{name}_branch"
     x = keras.layers.Conv2D(f1, 1, strides=strides, padding="valid", name=f"{conv}2a",
                             kernel_initializer=_initializer(kernel_initializer))(x)
-    x = keras.layers.BatchNormalization(axis=3, name=f"{bn}2a")(x)
+    x = keras.layers.BatchNormalization(axis=3, momentum=momentum, name=f"{bn}2a")(x)
     x = keras.layers.Activation("relu", name=f"{conv}2a_relu")(x)
     x = keras.layers.Conv2D(f2, f, padding="same", name=f"{conv}2b",
                             kernel_initializer=_initializer(kernel_initializer))(x)
-    x = keras.layers.BatchNormalization(axis=3, name=f"{bn}2b")(x)
+    x = keras.layers.BatchNormalization(axis=3, momentum=momentum, name=f"{bn}2b")(x)
     x = keras.layers.Activation("relu", name=f"{conv}2b_relu")(x)
     x = keras.layers.Conv2D(f3, 1, padding="valid", name=f"{conv}2c",
                             kernel_initializer=_initializer(kernel_initializer))(x)
-    return keras.layers.BatchNormalization(axis=3, name=f"{bn}2c")(x)
+    return keras.layers.BatchNormalization(axis=3, momentum=momentum, name=f"{bn}2c")(x)
 
 
 def _merge(main, shortcut, name):
@@ -108,7 +116,7 @@ def _merge(main, shortcut, name):
     return keras.layers.Activation("relu", name=f"res{name}_relu")(x)
 
 
-def identity_block(x, f, filters, stage, block, *, kernel_initializer=None):
+def identity_block(x, f, filters, stage, block, *, kernel_initializer=None, momentum=0.99):
     """The identity block: a bottleneck main path added to the unchanged input, then ReLU.
 
     ResNet paper, Sec. 3.2 (Eq. 1, y = F(x) + x) and Fig. 5 right. Main path:
@@ -127,6 +135,7 @@ def identity_block(x, f, filters, stage, block, *, kernel_initializer=None):
         block: The block's letter within the stage (e.g. ``"a"``), used in the names.
         kernel_initializer: Initialiser of the three kernels (a fresh copy per layer).
             Defaults to None, meaning ``keras.initializers.GlorotUniform(seed=0)``.
+        momentum: The BatchNorm layers' momentum. Defaults to 0.99 (Keras' default).
 
     Returns:
         The block's output, with the shape of ``x``.
@@ -138,6 +147,7 @@ def identity_block(x, f, filters, stage, block, *, kernel_initializer=None):
     """
     filters = _check_filters(filters)
     f = _check_f(f)
+    _check_momentum(momentum)
     channels = _check_input(x, "identity_block")
     if channels != filters[2]:
         raise ValueError(
@@ -147,11 +157,11 @@ def identity_block(x, f, filters, stage, block, *, kernel_initializer=None):
             f"Received: x with {channels} channels, filters={list(filters)!r}"
         )
     name = f"{stage}{block}"
-    main = _main_path(x, f, filters, name, strides=1, kernel_initializer=kernel_initializer)
+    main = _main_path(x, f, filters, name, strides=1, kernel_initializer=kernel_initializer, momentum=momentum)
     return _merge(main, x, name)
 
 
-def convolutional_block(x, f, filters, stage, block, s=2, *, kernel_initializer=None):
+def convolutional_block(x, f, filters, stage, block, s=2, *, kernel_initializer=None, momentum=0.99):
     """The convolutional block: a bottleneck main path plus a projection shortcut.
 
     ResNet paper, Sec. 3.3 (option B: projections where the dimensions change) and
@@ -170,6 +180,7 @@ def convolutional_block(x, f, filters, stage, block, s=2, *, kernel_initializer=
             integer of at least 1. Defaults to 2 (halves height and width).
         kernel_initializer: Initialiser of the four kernels (a fresh copy per layer).
             Defaults to None, meaning ``keras.initializers.GlorotUniform(seed=0)``.
+        momentum: The BatchNorm layers' momentum. Defaults to 0.99 (Keras' default).
 
     Returns:
         The block's output: height and width divided by ``s`` (rounded up), F3 channels.
@@ -182,12 +193,13 @@ def convolutional_block(x, f, filters, stage, block, s=2, *, kernel_initializer=
     filters = _check_filters(filters)
     f = _check_f(f)
     s = _check_s(s)
+    _check_momentum(momentum)
     _check_input(x, "convolutional_block")
     name = f"{stage}{block}"
-    main = _main_path(x, f, filters, name, strides=s, kernel_initializer=kernel_initializer)
+    main = _main_path(x, f, filters, name, strides=s, kernel_initializer=kernel_initializer, momentum=momentum)
     shortcut = keras.layers.Conv2D(filters[2], 1, strides=s, padding="valid", name=f"res{name}_branch1",
                                    kernel_initializer=_initializer(kernel_initializer))(x)
-    shortcut = keras.layers.BatchNormalization(axis=3, name=f"bn{name}_branch1")(shortcut)
+    shortcut = keras.layers.BatchNormalization(axis=3, momentum=momentum, name=f"bn{name}_branch1")(shortcut)
     return _merge(main, shortcut, name)
 
 
@@ -220,3 +232,120 @@ def block_params(channels, f, filters, *, projection) -> dict[str, int]:
     normalised = sum(c_out for _, _, c_out in convs)
     trainable, non_trainable = weights + 2 * normalised, 2 * normalised
     return {"trainable": trainable, "non_trainable": non_trainable, "total": trainable + non_trainable}
+
+
+# ------------------------------------------------------------------ ResNet50
+
+#: The course's ResNet50, stage by stage: (stage, filters [F1, F2, F3], stride of the
+#: convolutional block, number of identity blocks after it). Paper, Table 1, "50-layer".
+RESNET50_STAGES = (
+    (2, (64, 64, 256), 1, 2),
+    (3, (128, 128, 512), 2, 3),
+    (4, (256, 256, 1024), 2, 5),
+    (5, (512, 512, 2048), 2, 2),
+)
+
+
+def _conv_out(size: int, kernel: int, stride: int) -> int:
+    """Output length of a 'valid' convolution or pooling window."""
+    return (size - kernel) // stride + 1
+
+
+def stage_sizes(size: int) -> dict[str, int]:
+    """The height (or width) of the feature map after each part of :func:`resnet50`.
+
+    Args:
+        size: The input's height (or width), in pixels.
+
+    Returns:
+        ``{"input": size, "conv1": ..., "pool1": ..., "stage2": ..., "stage3": ...,
+        "stage4": ..., "stage5": ..., "avg_pool": ...}``. A value below 1 means the input
+        is too small for that part; :func:`min_input_size` gives the smallest that works.
+    """
+    if not (_is_int(size) and size > 0):
+        raise ValueError(f"size must be a positive integer (pixels). Received: size={size!r}")
+    sizes = {"input": size}
+    size = _conv_out(size + 6, 7, 2)  # ZeroPadding2D(3), then the 7x7 convolution, stride 2
+    sizes["conv1"] = size
+    size = _conv_out(size, 3, 2)  # 3x3 max pooling, stride 2, 'valid'
+    sizes["pool1"] = size
+    for stage, _, stride, _ in RESNET50_STAGES:
+        # A 1x1 'valid' convolution with stride s keeps pixels 0, s, 2s, ...: ceil(size / s).
+        size = -(-size // stride) if size > 0 else size
+        sizes[f"stage{stage}"] = size
+    sizes["avg_pool"] = _conv_out(size, 2, 2)  # 2x2 average pooling, 'valid'
+    return sizes
+
+
+def min_input_size() -> int:
+    """The smallest height (and width) :func:`resnet50` accepts: 37 pixels."""
+    return next(n for n in range(1, 1000) if stage_sizes(n)["avg_pool"] >= 1 and stage_sizes(n)["pool1"] >= 1)
+
+
+def resnet50(input_shape=(64, 64, 3), classes: int = 6, *, kernel_initializer=None, momentum: float = 0.99,
+             name: str = "ResNet50"):
+    """The course's ResNet50 for small images, built from :func:`convolutional_block` and :func:`identity_block`.
+
+    ZeroPadding2D(3) -> conv 7x7/2, 64 (``conv1``) -> BatchNorm (``bn_conv1``) -> ReLU ->
+    max pooling 3x3/2 -> stages 2 to 5 (:data:`RESNET50_STAGES`: a convolutional block,
+    then identity blocks; middle kernels 3x3) -> average pooling 2x2 (``avg_pool``) ->
+    Flatten -> Dense(classes, softmax) (``fc{classes}``). At 64x64x3 with 6 classes it has
+    23,600,006 parameters, 53,120 of them (BatchNorm's moving means and variances)
+    not trainable. Unlike ``keras.applications.ResNet50``, it pools 2x2 instead of
+    globally, so the size of the Dense layer depends on the input size.
+
+    Args:
+        input_shape: ``(height, width, channels)``; height and width at least
+            :func:`min_input_size` (37). Defaults to (64, 64, 3).
+        classes: The number of classes, a positive integer. Defaults to 6 (SIGNS).
+        kernel_initializer: Initialiser of every kernel (a fresh copy per layer).
+            Defaults to None, meaning ``keras.initializers.GlorotUniform(seed=0)`` as in
+            the course.
+        momentum: BatchNorm's momentum for its moving mean and variance. Defaults to
+            0.99 (Keras' default, as in the course); a short training run (a few hundred
+            steps) is better served by 0.9, whose averages forget their start faster.
+        name: The model's name.
+
+    Returns:
+        A ``keras.Model`` from images to class probabilities; the last layer's output is
+        float32 whatever the global precision policy.
+
+    Raises:
+        ValueError: Before any layer is built, for a malformed ``input_shape``, an image
+            too small for the network (the message gives the size after each stage), or
+            a bad ``classes``.
+    """
+    shape_ok = (isinstance(input_shape, (tuple, list)) and len(input_shape) == 3
+                and all(_is_int(n) and n > 0 for n in input_shape))
+    if not shape_ok:
+        raise ValueError("input_shape must be three positive integers (height, width, channels). "
+                         f"Received: input_shape={input_shape!r}")
+    if not (_is_int(classes) and classes > 0):
+        raise ValueError(f"classes must be a positive integer. Received: classes={classes!r}")
+    _check_momentum(momentum)
+    for axis, size in zip(("height", "width"), input_shape[:2]):
+        sizes = stage_sizes(size)
+        if min(sizes.values()) < 1:
+            shown = ", ".join(f"{k} {v}" for k, v in sizes.items())
+            raise ValueError(
+                f"The input's {axis} is too small for ResNet50: it must be at least {min_input_size()} pixels "
+                f"so that the 2x2 average pooling gets a feature map of at least 2x2 (sizes after each part: "
+                f"{shown}). Received: input_shape={tuple(input_shape)}"
+            )
+    inputs = keras.Input(shape=tuple(input_shape), name="input")
+    x = keras.layers.ZeroPadding2D((3, 3), name="conv1_pad")(inputs)
+    x = keras.layers.Conv2D(64, 7, strides=2, name="conv1", kernel_initializer=_initializer(kernel_initializer))(x)
+    x = keras.layers.BatchNormalization(axis=3, momentum=momentum, name="bn_conv1")(x)
+    x = keras.layers.Activation("relu", name="conv1_relu")(x)
+    x = keras.layers.MaxPooling2D(3, strides=2, name="pool1")(x)
+    for stage, filters, stride, identities in RESNET50_STAGES:
+        x = convolutional_block(x, 3, list(filters), stage, "a", s=stride, kernel_initializer=kernel_initializer,
+                                momentum=momentum)
+        for block in "bcdefghijklmnopqrstuvwxyz"[:identities]:
+            x = identity_block(x, 3, list(filters), stage, block, kernel_initializer=kernel_initializer,
+                               momentum=momentum)
+    x = keras.layers.AveragePooling2D(2, name="avg_pool")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    outputs = keras.layers.Dense(classes, activation="softmax", name=f"fc{classes}", dtype="float32",
+                                 kernel_initializer=_initializer(kernel_initializer))(x)
+    return keras.Model(inputs, outputs, name=name)
