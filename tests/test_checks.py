@@ -194,3 +194,68 @@ def test_head_params_wrong_answers():
     assert not no_out_bn and "predictions_bn" in repr(no_out_bn)
     assert "18,956,338 parameters" in repr(checks.check_head_params(
         lambda f, u, c: checks.cifar_head_params(f, u, c)["total"]))
+
+
+# --- Notebook 04 ---------------------------------------------------------------------
+
+
+def _stage3(stride=2, blocks="bcd", names=None):
+    def build(x):
+        from utils import resnet
+
+        x = resnet.convolutional_block(x, 3, [128, 128, 512], 3, "a", s=stride)
+        for block in blocks:
+            x = resnet.identity_block(x, 3, [128, 128, 512], names or 3, block)
+        return x
+    return build
+
+
+def test_stage3_wrong_answers():
+    assert checks.check_stage3(_stage3())
+    no_stride = checks.check_stage3(_stage3(stride=1))
+    assert not no_stride and "output shape: expected (None, 8, 8, 512), received (None, 15, 15, 512)" in repr(no_stride)
+    short = checks.check_stage3(_stage3(blocks="bc"))
+    assert not short and "no layer named 'res3d_branch2a'" in repr(short)
+    renamed = checks.check_stage3(_stage3(names=4))
+    assert not renamed and "no layer named 'res3b_branch2a'" in repr(renamed)
+    assert "expected the block's output tensor" in repr(checks.check_stage3(lambda x: 3))
+
+
+def test_feature_map_sizes_wrong_answers():
+    from utils import resnet
+
+    def right(size):
+        return {k: v for k, v in resnet.stage_sizes(size).items() if k != "input"}
+
+    assert checks.check_feature_map_sizes(right)
+    halved_pool = checks.check_feature_map_sizes(lambda n: {**right(n), "pool1": right(n)["conv1"] // 2})
+    assert not halved_pool and "(the 3x3 max pooling is 'valid'" in repr(halved_pool)
+    keys = checks.check_feature_map_sizes(lambda n: {"conv1": right(n)["conv1"]})
+    assert not keys and "expected the keys ['avg_pool', 'conv1'," in repr(keys)
+
+
+def _photo(path, *, exif=True, box=True, scale=True):
+    import numpy as np
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as image:
+        image = (ImageOps.exif_transpose(image) if exif else image).convert("RGB")
+    image = image.resize((64, 64), Image.Resampling.BOX if box else Image.Resampling.NEAREST)
+    array = np.asarray(image, dtype="float32")
+    return (array / 255 if scale else array)[np.newaxis]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"exif": False}, "sideways.jpg: the photo came out sideways: apply its EXIF orientation"),
+    ({"scale": False}, "plain.jpg: scale the pixels to [0, 1]"),
+    ({"box": False}, "resize with PIL's Image.Resampling.BOX"),
+])
+def test_prepare_photo_wrong_answers(kwargs, message):
+    assert checks.check_prepare_photo(_photo)
+    result = checks.check_prepare_photo(lambda path: _photo(path, **kwargs))
+    assert not result and message in repr(result)
+
+
+def test_prepare_photo_wrong_shape():
+    result = checks.check_prepare_photo(lambda path: _photo(path)[0])
+    assert not result and "expected a float32 array of shape (1, 64, 64, 3), received float32 (64, 64, 3)" in repr(result)

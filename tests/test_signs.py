@@ -339,7 +339,8 @@ def test_missing_example_photo(fake_digits, tmp_path):
 def test_no_network_fails_fast_and_leaves_nothing(tmp_path, monkeypatch):
     _no_network(monkeypatch)
     start = time.monotonic()
-    with pytest.raises(data.DatasetError, match=r"No network: could not reach github\.com:443.*CONVNET_DATA_DIR"):
+    with pytest.raises(data.DatasetError, match=r"No network: could not reach github\.com:443.*"
+                       r"CONVNET_DATA_DIR to a folder containing Sign-Language-Digits-Dataset-"):
         signs.sign_digits_folder(tmp_path)
     assert time.monotonic() - start < 10
     assert not any(tmp_path.iterdir())
@@ -616,7 +617,228 @@ def test_signs_file_that_is_not_hdf5(tmp_path):
         signs.load_signs(tmp_path)
 
 
+# ---------------------------------------------------------------- the training recipe and pipeline
+
+
+def test_recipe_has_both_modes_with_the_same_keys():
+    assert set(signs.RECIPE) == {"quick", "full"}
+    keys = {"epochs", "batch_size", "learning_rate", "momentum", "validation_per_class"}
+    assert set(signs.RECIPE["quick"]) == set(signs.RECIPE["full"]) == keys
+    for recipe in signs.RECIPE.values():
+        for key in ("epochs", "batch_size", "validation_per_class"):
+            assert isinstance(recipe[key], int) and recipe[key] >= 1
+        assert recipe["learning_rate"] > 0 and 0 < recipe["momentum"] < 1
+    assert signs.RECIPE["full"]["epochs"] >= signs.RECIPE["quick"]["epochs"]
+    # Enough photos of every digit (164 per class in the default training split) and of SIGNS (180).
+    assert signs.RECIPE["quick"]["validation_per_class"] < min(signs.SIGN_DIGITS_COUNTS) - signs.TEST_PER_CLASS
+
+
+def _labelled(counts):
+    """x whose value encodes (label, index): x = 1000 * label + index, so pairs can be checked."""
+    y = np.repeat(np.arange(len(counts)), counts)
+    return 1000 * y + np.arange(len(y)), y
+
+
+def test_hold_out_sizes_and_pairs():
+    x, y = _labelled([5, 6, 7])
+    (x_train, y_train), (x_val, y_val) = signs.hold_out(x, y, 2, seed=0)
+    assert np.bincount(y_val).tolist() == [2, 2, 2] and np.bincount(y_train).tolist() == [3, 4, 5]
+    assert (x_train // 1000 == y_train).all() and (x_val // 1000 == y_val).all()
+    # Disjoint, together everything, each part in the input's order.
+    assert sorted(np.concatenate([x_train, x_val]).tolist()) == x.tolist()
+    assert (np.diff(x_train) > 0).all() and (np.diff(x_val) > 0).all()
+
+
+def test_hold_out_with_images_and_the_largest_per_class():
+    y = np.array([0, 0, 1, 1, 1, 0])
+    x = np.arange(6 * 4 * 4 * 3, dtype=np.uint8).reshape(6, 4, 4, 3)
+    (x_train, y_train), (x_val, y_val) = signs.hold_out(x, y, 2)  # smallest class 3: one left to train on
+    assert x_train.shape == (2, 4, 4, 3) and x_val.shape == (4, 4, 4, 3) and x_val.dtype == np.uint8
+    assert np.bincount(y_train).tolist() == [1, 1]
+
+
+def test_hold_out_is_deterministic():
+    x, y = _labelled([50, 50, 50])
+    first = signs.hold_out(x, y, 10, seed=0)
+    again = signs.hold_out(x, y, 10, seed=0)
+    other = signs.hold_out(x, y, 10, seed=1)
+    assert np.array_equal(first[1][0], again[1][0]) and np.array_equal(first[0][0], again[0][0])
+    assert not np.array_equal(first[1][0], other[1][0])
+    assert np.bincount(other[1][1]).tolist() == [10, 10, 10]
+
+
+@pytest.mark.parametrize("x, y, per_class, message", [
+    (np.zeros(5), np.array([0, 0, 1, 1, 1, 0]), 1, r"same length.*Received: len\(x\)=5, y.shape=\(6,\)"),
+    (np.zeros(4), np.array([0.0, 1.0, 0.0, 1.0]), 1, "1-D integer labels.*y.dtype=float64"),
+    (np.zeros(4), np.array([[0, 1], [0, 1]]), 1, r"1-D integer labels.*y.shape=\(2, 2\)"),
+    (np.zeros(6), np.array([0, 0, 1, 1, 1, 0]), 3, r"smallest has 3\)\. Received: per_class=3"),
+    (np.zeros(6), np.array([0, 0, 1, 1, 1, 0]), 10, "Received: per_class=10"),
+    (np.zeros(6), np.array([0, 0, 1, 1, 1, 0]), 0, "per_class must be an integer >= 1. Received: per_class=0"),
+    (np.zeros(6), np.array([0, 0, 1, 1, 1, 0]), 1.0, "Received: per_class=1.0"),
+    (np.zeros(6), np.array([0, 0, 1, 1, 1, 0]), True, "Received: per_class=True"),
+])
+def test_hold_out_errors(x, y, per_class, message):
+    with pytest.raises(ValueError, match=message):
+        signs.hold_out(x, y, per_class)
+
+
+def _unit_batch(n=4, size=16, seed=0):
+    return np.random.default_rng(seed).uniform(0, 1, (n, size, size, 3)).astype(np.float32)
+
+
+def test_augmenter_keeps_shape_dtype_and_range():
+    import keras
+
+    augment = signs.augmenter(0)
+    assert isinstance(augment, keras.Sequential)
+    assert not any(isinstance(layer, keras.layers.RandomFlip) for layer in augment.layers)  # no flips
+    batch = _unit_batch()
+    out = np.asarray(augment(batch, training=True))
+    assert out.shape == batch.shape and out.dtype == np.float32
+    assert out.min() >= 0.0 and out.max() <= 1.0
+    assert not np.allclose(out, batch)
+    assert np.allclose(np.asarray(augment(batch, training=False)), batch)  # inference: unchanged
+
+
+def test_augmenter_seeds():
+    batch = _unit_batch()
+    first = np.asarray(signs.augmenter(0)(batch, training=True))
+    assert np.allclose(np.asarray(signs.augmenter(0)(batch, training=True)), first)  # a new one, the same seed
+    assert not np.allclose(np.asarray(signs.augmenter(1)(batch, training=True)), first)
+    augment = signs.augmenter(0)
+    augment(batch, training=True)
+    assert not np.allclose(np.asarray(augment(batch, training=True)), first)  # every call draws anew
+
+
+def _tiny_images(n, size=8, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+
+
+def _epoch(dataset):
+    images, labels = zip(*((i.numpy(), l.numpy()) for i, l in dataset))
+    return np.concatenate(images), np.concatenate(labels)
+
+
+def test_make_dataset_batches_for_evaluation():
+    x, y = _tiny_images(10), np.arange(10) % 3
+    dataset = signs.make_dataset(x, y, 3, batch_size=4)
+    assert len(dataset) == 3
+    shapes = [(tuple(i.shape), tuple(l.shape)) for i, l in dataset]
+    assert shapes == [((4, 8, 8, 3), (4, 3)), ((4, 8, 8, 3), (4, 3)), ((2, 8, 8, 3), (2, 3))]
+    images, labels = _epoch(dataset)
+    assert images.dtype == np.float32 and labels.dtype == np.float32
+    assert images.min() >= 0 and images.max() <= 1
+    assert np.array_equal(images, signs.preprocess(x))  # in order, unaugmented
+    assert np.array_equal(labels.sum(axis=1), np.ones(10)) and np.array_equal(labels.argmax(axis=1), y)
+    names = signs.make_dataset(x, y, ["a", "b", "c"], batch_size=32)  # class names work as well as a count
+    assert len(names) == 1 and np.array_equal(_epoch(names)[1], labels)
+
+
+def test_make_dataset_for_training_shuffles_and_augments():
+    import keras
+
+    x, y = _tiny_images(40), np.arange(40) % 4
+    keras.utils.set_random_seed(0)
+    dataset = signs.make_dataset(x, y, 4, batch_size=16, training=True, seed=0)
+    assert len(dataset) == 3
+    images, labels = _epoch(dataset)
+    assert images.shape == (40, 8, 8, 3) and images.dtype == np.float32
+    assert images.min() >= 0 and images.max() <= 1
+    assert np.allclose(labels.sum(axis=1), 1)
+    first = labels.argmax(axis=1)
+    second = _epoch(dataset)[1].argmax(axis=1)
+    for order in (first, second):  # every photo once per epoch: the same multiset of labels
+        assert np.bincount(order, minlength=4).tolist() == [10, 10, 10, 10]
+    assert not np.array_equal(first, y) and not np.array_equal(first, second)  # shuffled, anew each epoch
+    keras.utils.set_random_seed(0)  # as the notebook does: then the same order again
+    again = signs.make_dataset(x, y, 4, batch_size=16, training=True, seed=0)
+    assert np.array_equal(_epoch(again)[1].argmax(axis=1), first)
+
+
+def test_make_dataset_augments_each_photo_and_epoch():
+    same = np.repeat(_tiny_images(1, size=16), 8, axis=0)
+    dataset = signs.make_dataset(same, np.zeros(8, np.int64), 2, batch_size=8, training=True, seed=0)
+    first, second = _epoch(dataset)[0], _epoch(dataset)[0]
+    assert not np.allclose(first[0], first[1])  # each photo its own transform
+    assert not np.allclose(first, second)  # and new ones every epoch
+
+
+@pytest.mark.parametrize("x, y, kwargs, message", [
+    (_tiny_images(4).astype(np.float32), np.zeros(4, int), {}, r"x must be uint8 images.*x.dtype=float32"),
+    (_tiny_images(4)[..., 0], np.zeros(4, int), {}, r"Received: x.dtype=uint8, x.shape=\(4, 8, 8\)"),
+    (_tiny_images(4)[..., :1], np.zeros(4, int), {}, r"x.shape=\(4, 8, 8, 1\)"),
+    (_tiny_images(4), np.zeros(4, int), {"batch_size": 0},
+     "batch_size must be an integer >= 1. Received: batch_size=0"),
+    (_tiny_images(4), np.zeros(4, int), {"batch_size": 2.0}, "Received: batch_size=2.0"),
+    (_tiny_images(4), np.zeros(4, int), {"batch_size": True}, "Received: batch_size=True"),
+    (_tiny_images(4), np.zeros(5, int), {}, "same length. Received: 4 images and 5 labels"),
+    (_tiny_images(4), np.array([0, 1, 2, 3]), {}, r"labels must be from 0 to 2. Received: labels from 0 to 3"),
+    (_tiny_images(4), np.zeros(4), {}, "labels must be a 1-D array of integers"),
+])
+def test_make_dataset_errors(x, y, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        signs.make_dataset(x, y, 3, **kwargs)
+
+
+def _tiny_model(classes=3):
+    import keras
+
+    return keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(),
+                             keras.layers.Dense(classes, activation="softmax")])
+
+
+def test_compile_model_and_its_schedule():
+    import keras
+
+    model = _tiny_model()
+    assert signs.compile_model(model, 2e-3, 10) is model
+    assert model.compiled and model.loss == "categorical_crossentropy"
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    schedule = model.optimizer._learning_rate
+    assert isinstance(schedule, keras.optimizers.schedules.CosineDecay)
+    assert float(schedule(0)) == pytest.approx(2e-3)
+    assert float(schedule(5)) == pytest.approx(1e-3, rel=1e-4)
+    assert float(schedule(10)) == pytest.approx(0.0, abs=1e-9) and float(schedule(100)) == pytest.approx(0.0, abs=1e-9)
+    x, y = _tiny_images(6), np.arange(6) % 3
+    logs = model.train_on_batch(signs.preprocess(x), signs.one_hot(y, 3), return_dict=True)
+    assert set(logs) == {"loss", "accuracy"} and np.isfinite(logs["loss"])
+    assert int(model.optimizer.iterations) == 1
+    assert float(model.optimizer.learning_rate) == pytest.approx(float(schedule(1)))
+
+
+@pytest.mark.parametrize("learning_rate, steps, message", [
+    (0, 10, "learning_rate must be a positive finite number. Received: learning_rate=0"),
+    (-1e-3, 10, "Received: learning_rate=-0.001"),
+    (float("nan"), 10, "Received: learning_rate=nan"),
+    (float("inf"), 10, "Received: learning_rate=inf"),
+    ("1e-3", 10, "Received: learning_rate='1e-3'"),
+    (True, 10, "Received: learning_rate=True"),
+    (1e-3, 0, "steps must be an integer >= 1. Received: steps=0"),
+    (1e-3, 10.0, "Received: steps=10.0"),
+    (1e-3, True, "Received: steps=True"),
+])
+def test_compile_model_errors(learning_rate, steps, message):
+    model = _tiny_model()
+    with pytest.raises(ValueError, match=message):
+        signs.compile_model(model, learning_rate, steps)
+    assert not model.compiled
+
+
+def test_compile_model_needs_a_keras_model():
+    with pytest.raises(TypeError, match="model must be a keras.Model. Received: model of type str"):
+        signs.compile_model("resnet50", 1e-3, 10)
+
+
+def test_hold_out_with_a_label_missing():
+    y = np.array([0, 0, 0, 2, 2, 2], dtype=np.int64)
+    (x_fit, y_fit), (x_val, y_val) = signs.hold_out(np.arange(6), y, 1, seed=0)
+    assert sorted(y_val.tolist()) == [0, 2] and sorted(y_fit.tolist()) == [0, 0, 2, 2]
+    with pytest.raises(ValueError, match="the smallest has 3"):
+        signs.hold_out(np.arange(6), y, 3)
+
+
 @needs_mirror
 def test_mirror_is_untouched():
     # Last on purpose: the tests above left the mirror as published.
     assert data.folder_digest(DIGITS) == signs.SIGN_DIGITS_DIGEST
+

@@ -4,7 +4,8 @@ Modules:
     config: folders, run mode, seeds and the setup banner.
     data: dataset loaders with verification and caching.
     vgg: the VGG configuration table (paper, Table 1) and builders.
-    resnet: ResNet's identity and convolutional blocks, with the course's layer names.
+    resnet: ResNet's identity and convolutional blocks, with the course's layer names, and ResNet50.
+    signs: hand-sign photos (Sign Language Digits, the course's SIGNS files), preprocessing, pipeline.
     transfer: ImageNet weights copied by layer name, and the matching preprocessing.
     distribute: the tf.distribute strategy for whatever accelerators are present.
     profiling: per-layer cost, timing and memory helpers.

@@ -32,6 +32,7 @@ from typing import Any
 __all__ = [
     "CheckResult", "run_check", "expect_equal", "check_fc1_params", "check_block_output_shapes", "check_vgg_params",
     "check_identity_block", "check_convolutional_block", "check_block_params",
+    "check_stage3", "check_feature_map_sizes", "check_prepare_photo",
     "check_caffe_preprocess", "source_lr", "check_lr_schedule", "cifar_head_params", "check_head_params",
     "check_stack_field", "check_layers_for_field", "stack_savings", "check_stack_savings",
 ]
@@ -232,7 +233,7 @@ _BLOCK_INPUT_SEED = 0
 _BLOCK_TOLERANCE = 1e-4
 
 
-def _block_problems(fn, reference_fn, shape, args, kwargs, exercise) -> tuple[CheckResult, list[str]]:
+def _block_problems(fn, reference_fn, shape, args, kwargs, exercise, where=None) -> tuple[CheckResult, list[str]]:
     """Build the learner's block and the reference block on the same input and compare them.
 
     Layers are matched by name (the course's ``res…``/``bn…`` names), so the order in
@@ -242,7 +243,7 @@ def _block_problems(fn, reference_fn, shape, args, kwargs, exercise) -> tuple[Ch
     import keras
     import numpy as np
 
-    where = f"for an input of shape {(None, *shape)}, " + ", ".join(
+    where = where or f"for an input of shape {(None, *shape)}, " + ", ".join(
         [f"f={args[0]}", f"filters={list(args[1])}", f"stage={args[2]!r}", f"block={args[3]!r}"]
         + [f"{k}={v!r}" for k, v in kwargs.items()])
     inputs = keras.Input(shape=shape)
@@ -367,6 +368,115 @@ def check_block_params(fn) -> CheckResult:
             problem += " (a convolutional block also has the shortcut's 1x1 convolution and its BatchNorm)"
         problems.append(problem)
     return result.finish(problems, summary="ResNet-50's blocks counted exactly, shortcuts and BatchNorm included")
+
+
+# --- Notebook 04: ResNet50 on hand signs ----------------------------------------------------
+
+#: Exercise 4.1's input: what stage 2 of the course's ResNet50 gives at 64x64.
+_STAGE3_INPUT = (15, 15, 256)
+
+
+def _stage3_reference(x):
+    from utils import resnet
+
+    x = resnet.convolutional_block(x, 3, [128, 128, 512], 3, "a", s=2)
+    for block in "bcd":
+        x = resnet.identity_block(x, 3, [128, 128, 512], 3, block)
+    return x
+
+
+def check_stage3(fn) -> CheckResult:
+    """Exercise 4.1: stage 3 of ResNet50 from the blocks, compared layer by layer with the reference."""
+    result, problems = _block_problems(fn, _stage3_reference, _STAGE3_INPUT, (), {}, "4.1",
+                                       where=f"stage 3 on an input of shape {(None, *_STAGE3_INPUT)}")
+    return result.finish(problems, summary="a convolutional block (s=2) and three identity blocks, named 3a-3d: "
+                                           "same layers, weights and outputs as in utils.resnet.resnet50")
+
+
+#: The input sizes Exercise 4.2 is asked about.
+FEATURE_MAP_CASES = (64, 224, 100, 37, 50)
+
+
+def check_feature_map_sizes(fn) -> CheckResult:
+    """Exercise 4.2: the feature-map size after each part of ResNet50, for several input sizes."""
+    from utils import resnet
+
+    problems, result = [], None
+    for size in FEATURE_MAP_CASES:
+        result = run_check("4.2", fn, size)
+        if not result:
+            return result
+        expected = {k: v for k, v in resnet.stage_sizes(size).items() if k != "input"}
+        received = result.value
+        if isinstance(received, dict) and set(received) != set(expected):
+            problems.append(f"feature_map_sizes({size}): expected the keys {sorted(expected)}, "
+                            f"received {sorted(map(str, received))}")
+            break
+        problem = expect_equal(f"feature_map_sizes({size})", expected, received)
+        if problem and isinstance(received, dict) and received.get("pool1") == expected["conv1"] // 2:
+            problem += " (the 3x3 max pooling is 'valid': (n - 3) // 2 + 1, not n / 2)"
+        problems.append(problem)
+    return result.finish(problems, summary="sizes after conv1, pool1, each stage and the average pooling, "
+                                           "for inputs of 64, 224, 100, 37 and 50 pixels")
+
+
+def _photo_files(folder):
+    """Two test photos: a plain JPEG and one stored sideways with an EXIF orientation tag."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(4)
+    ramp = np.linspace(0, 255, 96, dtype="float32")
+    pixels = np.stack([ramp[:, None] + 0 * ramp[None, :], 0 * ramp[:, None] + ramp[None, :],
+                       np.full((96, 96), 90.0)], axis=-1)
+    plain = folder / "plain.jpg"
+    Image.fromarray(np.clip(pixels + rng.normal(0, 8, pixels.shape), 0, 255).astype("uint8")).save(plain, quality=95)
+    sideways = folder / "sideways.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: "rotate 90 degrees clockwise to display"
+    Image.fromarray(pixels.astype("uint8")).transpose(Image.Transpose.ROTATE_90).save(
+        sideways, quality=95, exif=exif)
+    return [plain, sideways]
+
+
+def check_prepare_photo(fn) -> CheckResult:
+    """Exercise 4.3: a photo file to the model's input, as ``utils.signs.prepare_photo`` makes it."""
+    import tempfile
+    from pathlib import Path
+
+    import numpy as np
+
+    from utils import signs
+
+    with tempfile.TemporaryDirectory() as folder:
+        problems, result = [], None
+        for path in _photo_files(Path(folder)):
+            result = run_check("4.3", fn, str(path))
+            if not result:
+                return result
+            expected = signs.prepare_photo(path)
+            try:
+                received = np.asarray(result.value)
+            except Exception:
+                return result.finish([f"expected an array, received {_show(result.value)}"], "")
+            if received.shape != expected.shape or received.dtype != expected.dtype:
+                problems.append(f"{path.name}: expected a {expected.dtype} array of shape {expected.shape}, "
+                                f"received {received.dtype} {received.shape}")
+                break
+            if not np.allclose(received, expected, atol=1.5 / 255):
+                if received.max() > 1.0:
+                    hint = "scale the pixels to [0, 1] (divide by 255), as in training"
+                elif path.name == "sideways.jpg" and min(  # closer to a quarter turn than to the upright photo
+                        np.abs(received[0] - np.rot90(expected[0], k)).mean() for k in (1, 3)) < 0.5 * np.abs(
+                        received[0] - expected[0]).mean():
+                    hint = "the photo came out sideways: apply its EXIF orientation (PIL.ImageOps.exif_transpose)"
+                else:
+                    hint = ("pixels differ from the training preprocessing by up to "
+                            f"{np.abs(received - expected).max() * 255:.0f}/255; resize with "
+                            "PIL's Image.Resampling.BOX after converting to RGB")
+                problems.append(f"{path.name}: {hint}")
+        return result.finish(problems, summary="a plain and an EXIF-rotated photo give exactly the training input, "
+                                               "shape (1, 64, 64, 3) in [0, 1]")
 
 
 # --- Notebook 05: VGG19 fine-tuned on CIFAR-10 --------------------------------------------

@@ -110,13 +110,15 @@ def folder_digest(path: str | os.PathLike) -> str:
     return total.hexdigest()
 
 
-def check_network(host: str, port: int = 443, timeout: float = 5.0) -> None:
+def check_network(host: str, port: int = 443, timeout: float = 5.0, hint: str | None = None) -> None:
     """Fail within ``timeout`` seconds when ``host`` cannot be reached, so no network never hangs.
 
     Args:
         host: The server a download will use.
         port: Its port. Defaults to 443 (HTTPS).
         timeout: Seconds to wait at most, the name lookup included. Defaults to 5.
+        hint: What to do instead of downloading, ending the message. Defaults to the
+            CIFAR-10 folder hint.
 
     Raises:
         DatasetError: If no connection opened in time.
@@ -137,7 +139,7 @@ def check_network(host: str, port: int = 443, timeout: float = 5.0) -> None:
     if outcome[:1] != [None]:
         reason = outcome[0] if outcome else "timed out"
         raise DatasetError(f"No network: could not reach {host}:{port} within {timeout:g} s ({reason}). "
-                           f"Connect to the internet, or {_HINT}.")
+                           f"Connect to the internet, or {hint or _HINT}.")
 
 
 def _writable(folder: Path) -> bool:

@@ -130,7 +130,7 @@ def _download_sign_digits(folder: Path) -> None:
     if not data._writable(folder):
         raise DatasetError(f"{target} is missing and {folder} is read-only, so it cannot be downloaded there. "
                            f"Point {config.DATA_DIR_ENV} at a writable folder, or at one that holds it.")
-    data.check_network(urllib.parse.urlsplit(SIGN_DIGITS_URL).hostname)
+    data.check_network(urllib.parse.urlsplit(SIGN_DIGITS_URL).hostname, hint=_HINT)
     folder.mkdir(parents=True, exist_ok=True)
     import keras  # here, not at the top: it loads TensorFlow
 
@@ -596,3 +596,149 @@ def one_hot(labels, classes) -> np.ndarray:
     import keras  # here, not at the top: it loads TensorFlow
 
     return keras.utils.to_categorical(array, num_classes=int(count)).astype(np.float32)
+
+
+# -------------------------------------------------------------- training
+
+
+#: Notebook 04's training recipe, per run mode. Quick: about 5 minutes on two CPU cores.
+#: ``momentum`` is BatchNorm's (see :func:`utils.resnet.resnet50`); ``validation_per_class``
+#: photos of each digit are held out of the training split to choose the checkpoint.
+RECIPE = {
+    "quick": {"epochs": 8, "batch_size": 32, "learning_rate": 1e-3, "momentum": 0.9, "validation_per_class": 16},
+    "full": {"epochs": 40, "batch_size": 32, "learning_rate": 1e-3, "momentum": 0.9, "validation_per_class": 16},
+}
+
+
+def hold_out(x, y, per_class: int, seed: int = 0):
+    """Split ``per_class`` examples of each label off a training set, for validation.
+
+    Args:
+        x: The images, first axis the examples.
+        y: Their integer labels, ``(N,)``.
+        per_class: How many of each label go to the validation part, at least 1 and
+            fewer than the smallest class.
+        seed: Seed of ``numpy.random.default_rng``, which picks them.
+
+    Returns:
+        ``(x_train, y_train), (x_val, y_val)``, each in the order of the input.
+
+    Raises:
+        ValueError: If x and y differ in length, y is not 1-D integers, or ``per_class``
+            does not leave at least one example of every label for training.
+    """
+    y = np.asarray(y)
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer) or len(x) != len(y):
+        raise ValueError(f"x and y must have the same length and y must be 1-D integer labels. "
+                         f"Received: len(x)={len(x)}, y.shape={y.shape}, y.dtype={y.dtype}")
+    smallest = int(np.unique(y, return_counts=True)[1].min()) if y.size else 0
+    _check_int("per_class", per_class, 1)
+    if per_class >= smallest:
+        raise ValueError(f"per_class must leave training examples of every label (the smallest has {smallest}). "
+                         f"Received: per_class={per_class}")
+    rng = np.random.default_rng(seed)
+    chosen = np.zeros(len(y), bool)
+    for label in np.unique(y):
+        chosen[rng.permutation(np.flatnonzero(y == label))[:per_class]] = True
+    return (x[~chosen], y[~chosen]), (x[chosen], y[chosen])
+
+
+def augmenter(seed: int = 0):
+    """The augmentation for hand photos: small shifts, rotations, zoom and brightness changes.
+
+    Every transform keeps the digit a hand shows: shifts of up to 10% of the side,
+    rotations of up to 0.05 turn (18 degrees), zoom of up to 10% either way, brightness
+    changed by up to 0.2 of the [0, 1] range; pixels moved in from outside repeat the
+    edge (``fill_mode="nearest"``), as the plain backgrounds continue. No flips: see
+    notebook 04 for why.
+
+    Args:
+        seed: Seed of the random transforms.
+
+    Returns:
+        A ``keras.Sequential`` of preprocessing layers, applied with ``training=True``
+        to batches of images scaled to [0, 1].
+    """
+    import keras  # here, not at the top: it loads TensorFlow
+
+    return keras.Sequential([
+        keras.layers.RandomTranslation(0.1, 0.1, fill_mode="nearest", seed=seed),
+        keras.layers.RandomRotation(0.05, fill_mode="nearest", seed=seed + 1),
+        keras.layers.RandomZoom(0.1, fill_mode="nearest", seed=seed + 2),
+        keras.layers.RandomBrightness(0.2, value_range=(0.0, 1.0), seed=seed + 3),
+    ], name="augment")
+
+
+def make_dataset(x, y, classes, *, batch_size: int = 32, training: bool = False, seed: int = 0):
+    """A ``tf.data`` pipeline: (shuffle,) batch, :func:`preprocess`, (augment,) prefetch.
+
+    Args:
+        x: uint8 images ``(N, H, W, 3)``.
+        y: Integer labels ``(N,)``, one-hot encoded here with :func:`one_hot`.
+        classes: The number of classes or their names.
+        batch_size: Images per batch, a positive integer.
+        training: Shuffle every epoch (seeded) and apply :func:`augmenter`. Defaults to False.
+        seed: Seed of the shuffling and the augmentation.
+
+    Returns:
+        A ``tf.data.Dataset`` of ``(images float32 in [0, 1], one-hot labels)`` batches.
+
+    Raises:
+        ValueError: For images that are not uint8 ``(N, H, W, 3)``, labels of another
+            length, or a bad ``batch_size``, before anything is built.
+    """
+    x = np.asarray(x)
+    if x.dtype != np.uint8 or x.ndim != 4 or x.shape[-1] != 3:
+        raise ValueError(f"x must be uint8 images (N, height, width, 3). Received: x.dtype={x.dtype}, x.shape={x.shape}")
+    _check_int("batch_size", batch_size, 1)
+    labels = one_hot(y, classes)
+    if len(labels) != len(x):
+        raise ValueError(f"x and y must have the same length. Received: {len(x)} images and {len(labels)} labels")
+    import tensorflow as tf  # here, not at the top
+
+    dataset = tf.data.Dataset.from_tensor_slices((x, labels))
+    if training:
+        dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size).map(lambda images, onehot: (preprocess(images), onehot),
+                                            num_parallel_calls=tf.data.AUTOTUNE)
+    if training:
+        augment = augmenter(seed)
+        dataset = dataset.map(lambda images, onehot: (augment(images, training=True), onehot),
+                              num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def compile_model(model, learning_rate: float, steps: int):
+    """Compile a classifier with notebook 04's optimizer, loss and metric.
+
+    Adam whose learning rate follows a cosine decay
+    (``keras.optimizers.schedules.CosineDecay``) from ``learning_rate`` at the first
+    step to 0 after ``steps`` steps; categorical cross-entropy (the labels of
+    :func:`make_dataset` are one-hot); accuracy. The notebook and
+    ``benchmarks/resnet50_signs.py`` both call it, so they train alike.
+
+    Args:
+        model: A ``keras.Model`` with a softmax output.
+        learning_rate: The first learning rate, a positive finite number (e.g.
+            ``RECIPE[mode]["learning_rate"]``).
+        steps: Training steps over which it decays to 0, a positive integer: usually
+            ``epochs * len(train_dataset)``.
+
+    Returns:
+        The same model, compiled.
+
+    Raises:
+        TypeError: If ``model`` is not a ``keras.Model``.
+        ValueError: For a bad ``learning_rate`` or ``steps``, before anything is compiled.
+    """
+    import keras  # here, not at the top: it loads TensorFlow
+
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model. Received: model of type {type(model).__name__}")
+    if (isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float, np.integer, np.floating))
+            or not np.isfinite(learning_rate) or learning_rate <= 0):
+        raise ValueError(f"learning_rate must be a positive finite number. Received: learning_rate={learning_rate!r}")
+    _check_int("steps", steps, 1)
+    schedule = keras.optimizers.schedules.CosineDecay(float(learning_rate), int(steps))
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
