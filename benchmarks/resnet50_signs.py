@@ -10,8 +10,10 @@ folder, e.g. the offline mirror):
    (``signs.RECIPE[mode]``, ``signs.hold_out``, ``signs.make_dataset``,
    ``resnet.resnet50``, ``signs.compile_model``), never copied: on the open Sign Language
    Digits dataset (10 digits) and, when the course's SIGNS files are in the data folder,
-   on SIGNS (6 classes) too. The best epoch by validation accuracy is checkpointed to a
-   temporary folder, reloaded and evaluated on the test split. Prints the wall time of
+   on SIGNS (6 classes) too. The best epoch by validation loss is checkpointed to a
+   temporary folder (``signs.training_callbacks``, with early stopping in full mode, as in
+   the notebook), reloaded and evaluated on the test split; the model as ``fit`` left it
+   (last epoch, or best weights restored by early stopping) is evaluated too. Prints the wall time of
    ``fit`` (training, per-epoch validation and checkpoints: what a learner waits for),
    training images/s (the training phase of each epoch only, from the first batch's
    start to the last batch's end, tracing included), and the test accuracy and loss.
@@ -97,22 +99,27 @@ def train(name, loaded, classes, mode, epochs, momentum=None):
     timer = _TrainPhaseTimer()
     with tempfile.TemporaryDirectory(prefix="resnet50-signs-") as folder:
         best = Path(folder) / "best.keras"
-        checkpoint = keras.callbacks.ModelCheckpoint(best, monitor="val_accuracy", mode="max", save_best_only=True)
+        callbacks = signs.training_callbacks(best, recipe["patience"])  # the notebook's: best by val loss
         start = time.perf_counter()
-        history = model.fit(train_ds, epochs=epochs, validation_data=val_ds, callbacks=[checkpoint, timer], verbose=2,
+        history = model.fit(train_ds, epochs=epochs, validation_data=val_ds, callbacks=[*callbacks, timer], verbose=2,
                             shuffle=False)  # the dataset shuffles itself; this silences Keras
         wall = time.perf_counter() - start
+        end_loss, end_accuracy = model.evaluate(test_ds, verbose=0)
         model = keras.models.load_model(best)
     loss, accuracy = model.evaluate(test_ds, verbose=0)
-    val = history.history["val_accuracy"]
-    best_epoch = int(np.argmax(val))  # ModelCheckpoint keeps the first of equal bests, as argmax does
-    rate = len(x_fit) * epochs / sum(timer.seconds)
-    steady = (f", {len(x_fit) * (epochs - 1) / sum(timer.seconds[1:]):.1f} after epoch 1"
-              if epochs > 1 else "")
-    line = (f"train {name} ({mode}, momentum {momentum}, {epochs} epochs x {len(train_ds)} steps of {recipe['batch_size']}): "
-            f"fit wall time {wall:.1f} s, training {rate:.1f} images/s{steady}; "
-            f"best epoch {best_epoch + 1} (val accuracy {val[best_epoch]:.2%}); "
-            f"test accuracy {accuracy:.2%}, test loss {loss:.4f} ({len(x_test)} images)")
+    monitored = history.history[signs.MONITOR]
+    best_epoch = int(np.argmin(monitored))  # ModelCheckpoint keeps the first of equal bests, as argmin does
+    ran = len(history.epoch)
+    rate = len(x_fit) * ran / sum(timer.seconds)
+    steady = (f", {len(x_fit) * (ran - 1) / sum(timer.seconds[1:]):.1f} after epoch 1"
+              if ran > 1 else "")
+    stopped = f", stopped early after {ran}" if ran < epochs else ""
+    line = (f"train {name} ({mode}, momentum {momentum}, {epochs} epochs x {len(train_ds)} steps of {recipe['batch_size']}"
+            f"{stopped}): fit wall time {wall:.1f} s, training {rate:.1f} images/s{steady}; "
+            f"best epoch {best_epoch + 1} by {signs.MONITOR} ({monitored[best_epoch]:.3g}, val accuracy "
+            f"{history.history['val_accuracy'][best_epoch]:.2%}); "
+            f"test accuracy {accuracy:.2%}, test loss {loss:.4f} ({len(x_test)} images); "
+            f"model as fit left it: test accuracy {end_accuracy:.2%}, test loss {end_loss:.4f}")
     print(line, flush=True)
     return line
 

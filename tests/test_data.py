@@ -139,17 +139,11 @@ def test_download_without_network_raises_before_keras(tmp_path, monkeypatch, fak
     assert fake_keras == []
 
 
-def test_download_into_read_only_folder_refuses(tmp_path, monkeypatch, fake_keras):
+def test_download_into_read_only_folder_refuses(read_only_folder, monkeypatch, fake_keras):
     monkeypatch.setattr(data, "check_network", lambda *a, **k: pytest.fail("network checked"))
-    folder = tmp_path / "mirror"
-    folder.mkdir()
-    folder.chmod(0o555)
-    try:
-        with pytest.raises(data.DatasetError, match="read-only"):
-            data.download("https://example.org/f.tar.gz", "f.tar.gz", sha256="0" * 64, data_dir=folder)
-    finally:
-        folder.chmod(0o755)
-    assert fake_keras == [] and not any(folder.iterdir())
+    with pytest.raises(data.DatasetError, match="read-only"):
+        data.download("https://example.org/f.tar.gz", "f.tar.gz", sha256="0" * 64, data_dir=read_only_folder)
+    assert fake_keras == [] and not any(read_only_folder.iterdir())
 
 
 def test_failed_download_is_removed_and_reported(tmp_path, monkeypatch):
