@@ -145,3 +145,12 @@ def test_new_run_dir_never_reuses_a_folder(monkeypatch, tmp_path):
     assert second.name.startswith("quick-")
     with pytest.raises(ValueError, match="Received: mode='fast'"):
         config.new_run_dir("05_demo", "fast")
+
+
+def test_new_file_refuses_what_exists(tmp_path):
+    path = tmp_path / "model.keras"
+    assert config.new_file(str(path)) == path and not path.exists()
+    path.write_bytes(b"a learner's model")
+    with pytest.raises(FileExistsError, match="model.keras exists already; not overwriting it"):
+        config.new_file(path)
+    assert path.read_bytes() == b"a learner's model"

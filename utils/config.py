@@ -110,6 +110,21 @@ def new_run_dir(name: str, mode: str) -> Path:
     raise RuntimeError(f"Could not make a new run folder in {parent}")
 
 
+def new_file(path: str | os.PathLike) -> Path:
+    """Return ``path`` as a ``Path`` if nothing is there yet, so a model can be saved to it.
+
+    Call it before the work that makes what will be saved (before training, not after),
+    so that a learner's earlier model is never overwritten and no work is lost.
+
+    Raises:
+        FileExistsError: If something exists at ``path`` already; it is left as it is.
+    """
+    path = Path(path)
+    if path.exists():
+        raise FileExistsError(f"{path} exists already; not overwriting it. Move it away or choose another name.")
+    return path
+
+
 def accelerators() -> list[str]:
     """Return the kinds of accelerator TensorFlow can see, e.g. ``["GPU", "GPU"]``."""
     import tensorflow as tf

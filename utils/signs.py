@@ -784,8 +784,7 @@ def training_callbacks(checkpoint, patience: int | None = None) -> list:
                          f"Received: checkpoint={str(checkpoint)!r}")
     if patience is not None:
         _check_int("patience", patience, 1)
-    if path.exists():
-        raise FileExistsError(f"{path} exists already; not overwriting it. Move it away or choose another path.")
+    config.new_file(path)
     import keras  # here, not at the top: it loads TensorFlow
 
     callbacks = [keras.callbacks.ModelCheckpoint(str(path), monitor=MONITOR, mode="min", save_best_only=True)]
