@@ -13,8 +13,8 @@ folder, e.g. the offline mirror):
    on SIGNS (6 classes) too. The best epoch by validation loss is checkpointed to a
    temporary folder (``signs.training_callbacks``, with early stopping in full mode, as in
    the notebook), reloaded and evaluated on the test split; the model as ``fit`` left it
-   (last epoch, or best weights restored by early stopping) is evaluated too. Prints the wall time of
-   ``fit`` (training, per-epoch validation and checkpoints: what a learner waits for),
+   (last epoch, or best weights restored by early stopping) is evaluated too. Prints the
+   wall time of ``fit`` (training, per-epoch validation and checkpoints: what a learner waits for),
    training images/s (the training phase of each epoch only, from the first batch's
    start to the last batch's end, tracing included), and the test accuracy and loss.
 2. Training throughput of ``resnet.resnet50((64, 64, 3), 10)`` against
