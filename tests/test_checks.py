@@ -161,14 +161,40 @@ def test_caffe_preprocess_wrong_answers():
     assert "output shape" in repr(checks.check_caffe_preprocess(lambda x: x[..., :2]))
 
 
-def test_lr_schedule_wrong_answers():
-    assert checks.check_lr_schedule(checks.source_lr)
-    assert [checks.source_lr(e) for e in (0, 79, 80, 139, 140, 199)] == [0.01, 0.01, 0.005, 0.005, 0.001, 0.001]
-    fixed = checks.check_lr_schedule(lambda e, n: 0.01 if e < 80 else 0.005 if e < 140 else 0.001)
-    assert not fixed and "lr(4, epochs=10): expected 0.005, received 0.01" in repr(fixed)
-    assert "epochs=200" not in repr(fixed)
-    off_by_one = checks.check_lr_schedule(lambda e, n: checks.source_lr(e - 1, n))
-    assert not off_by_one and "lr(80, epochs=200): expected 0.005, received 0.01" in repr(off_by_one)
+def _freeze_solution(model):
+    for layer in model.layers:
+        if layer.name.startswith("block"):
+            layer.trainable = False
+
+
+def test_freeze_base_solution_passes():
+    result = checks.check_freeze_base(_freeze_solution)
+    assert result, repr(result)
+    assert "base layers frozen" in repr(result)
+
+
+def test_freeze_base_wrong_answers():
+    def whole_model(model):
+        model.trainable = False
+
+    def convolutions_only(model):
+        import keras
+        for layer in model.layers:
+            if layer.name.startswith("block") and isinstance(layer, keras.layers.Conv2D):
+                layer.trainable = False
+
+    def everything(model):
+        for layer in model.layers:
+            layer.trainable = False
+
+    result = checks.check_freeze_base(whole_model)
+    assert not result and "model.trainable is False" in repr(result)
+    result = checks.check_freeze_base(convolutions_only)
+    assert not result and "BatchNorm layers too" in repr(result) and "block1_conv1_bn" in repr(result)
+    result = checks.check_freeze_base(everything)
+    assert not result and "head layers must stay trainable" in repr(result)
+    result = checks.check_freeze_base(lambda model: None)
+    assert not result and "base layers are still trainable, e.g. 'block1_conv1'" in repr(result)
 
 
 @pytest.mark.parametrize("flat, units, classes", checks.HEAD_PARAMS_CASES[:2])

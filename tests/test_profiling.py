@@ -103,6 +103,10 @@ def test_folders(monkeypatch, tmp_path):
     assert config.data_dir() == config.REPO_ROOT / "data"
     monkeypatch.setenv("CONVNET_CACHE_DIR", str(tmp_path / "c"))
     assert config.cache_dir() == tmp_path / "c" and (tmp_path / "c").is_dir()
+    monkeypatch.setenv("CONVNET_OUTPUT_DIR", str(tmp_path / "o"))
+    assert config.output_dir("05") == tmp_path / "o" / "05" and (tmp_path / "o" / "05").is_dir()
+    monkeypatch.delenv("CONVNET_OUTPUT_DIR")
+    assert config.output_dir() == config.REPO_ROOT / "outputs"
 
 
 def test_seeds_repeat_and_validate():

@@ -144,3 +144,20 @@ def test_a_model_with_other_names_is_refused(tmp_path):
     other = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(64, 3, name="conv_a")], name="other")
     with pytest.raises(ValueError, match="no layers named like the reference's convolutions.*Received: a model named 'other'"):
         transfer.copy_conv_weights_from_file(other, path)
+
+
+def test_a_weights_file_named_in_the_environment_is_used(monkeypatch, tmp_path):
+    # Stand-in "ImageNet" weights: a keras.applications VGG19 without the top, saved by the test.
+    reference = keras.applications.VGG19(weights=None, include_top=False, input_shape=(32, 32, 3))
+    path = tmp_path / "standin.weights.h5"
+    reference.save_weights(path)
+    monkeypatch.setenv(transfer.WEIGHTS_FILE_ENV, str(path))
+    monkeypatch.setattr(transfer.data, "check_network", lambda *a, **k: pytest.fail("no network look-up expected"))
+    model = vgg.vgg("E", input_shape=(32, 32, 3), classes=10, fc_units=16, batch_norm=True)
+    assert transfer.imagenet_weights_available() == (True, "")
+    assert transfer.load_imagenet_conv_weights(model) == 32
+    np.testing.assert_array_equal(model.get_layer("block5_conv4").kernel.numpy(),
+                                  reference.get_layer("block5_conv4").kernel.numpy())
+    monkeypatch.setenv(transfer.WEIGHTS_FILE_ENV, str(tmp_path / "missing.h5"))
+    available, reason = transfer.imagenet_weights_available()
+    assert not available and "is not a file" in reason

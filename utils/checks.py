@@ -33,7 +33,7 @@ __all__ = [
     "CheckResult", "run_check", "expect_equal", "check_fc1_params", "check_block_output_shapes", "check_vgg_params",
     "check_identity_block", "check_convolutional_block", "check_block_params",
     "check_stage3", "check_feature_map_sizes", "check_prepare_photo",
-    "check_caffe_preprocess", "source_lr", "check_lr_schedule", "cifar_head_params", "check_head_params",
+    "check_caffe_preprocess", "check_freeze_base", "cifar_head_params", "check_head_params",
     "check_stack_field", "check_layers_for_field", "stack_savings", "check_stack_savings",
 ]
 
@@ -526,36 +526,61 @@ def check_caffe_preprocess(fn) -> CheckResult:
     return result.finish(problems, summary="BGR order, ImageNet mean subtracted, input left unchanged")
 
 
-def source_lr(epoch: int, epochs: int = 200) -> float:
-    """The source's schedule: 0.01, then 0.005 from 40% of the run, 0.001 from 70% (80 and 140 of 200)."""
-    if 10 * epoch < 4 * epochs:  # integers: no round-off at the boundaries
-        return 0.01
-    if 10 * epoch < 7 * epochs:
-        return 0.005
-    return 0.001
+def _freeze_model():
+    """A small VGG19 with BatchNorm and the CIFAR head, built the same on every call."""
+    import keras
+
+    from . import vgg
+
+    keras.utils.set_random_seed(0)
+    return vgg.vgg("E", input_shape=(32, 32, 3), classes=4, width=0.0625, fc_units=8, batch_norm=True,
+                   batch_norm_momentum=0.9, name="exercise_5_2")
 
 
-def check_lr_schedule(fn) -> CheckResult:
-    """Exercise 5.2: the piecewise learning rate, for 200 epochs and scaled to shorter runs."""
-    import math
+def check_freeze_base(fn) -> CheckResult:
+    """Exercise 5.2: freeze the convolutional base for fine-tuning, BatchNorm included, head trainable.
 
+    Calls ``fn(model)`` on a small VGG19, then checks every layer's ``trainable`` flag and
+    trains one step: the base's kernels and BatchNorm statistics must stay as they
+    were, the head must change.
+    """
+    import keras
+    import numpy as np
+
+    model = _freeze_model()
+    result = run_check("5.2", fn, model)
+    if not result:
+        return result
     problems = []
-    result = None
-    for epochs in (200, 10, 5):
-        received = []
-        for epoch in range(epochs):
-            result = run_check("5.2", fn, epoch, epochs)
-            if not result:
-                return result
-            received.append(result.value)
-        expected = [source_lr(e, epochs) for e in range(epochs)]
-        wrong = [e for e, (a, b) in enumerate(zip(expected, received))
-                 if not (isinstance(b, (int, float)) and math.isclose(a, b, rel_tol=1e-6))]
-        if wrong:
-            e = wrong[0]
-            problems.append(f"lr({e}, epochs={epochs}): expected {expected[e]:g}, received {_show(received[e])}"
-                            + (f" ({len(wrong)} epochs wrong)" if len(wrong) > 1 else ""))
-    return result.finish(problems, summary="0.01 -> 0.005 at epoch 80 -> 0.001 at 140 of 200, scaled to any length")
+    base = [layer for layer in model.layers if layer.name.startswith("block") and layer.weights]
+    head = [layer for layer in model.layers if layer.weights and not layer.name.startswith("block")]
+    if model.trainable is False:
+        problems.append("model.trainable is False: that freezes the head too, and the head must learn; "
+                        "freeze the layers of the base one by one")
+    still = [layer.name for layer in base if layer.trainable]
+    if still:
+        batchnorm = [n for n in still if n.endswith("_bn")]
+        problems.append(f"{len(still)} base layers are still trainable, e.g. {still[0]!r}"
+                        + (" (BatchNorm layers too: frozen, they run in inference mode and keep their statistics)"
+                           if batchnorm else ""))
+    frozen_head = [layer.name for layer in head if not layer.trainable]
+    if frozen_head and model.trainable is not False:
+        problems.append(f"head layers must stay trainable; frozen: {', '.join(frozen_head)}")
+    if problems:
+        return result.finish(problems, summary="")
+    before = {layer.name: [w.numpy().copy() for w in layer.weights] for layer in base + head}
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    model.train_on_batch(rng.normal(size=(8, 32, 32, 3)).astype("float32"), np.eye(4, dtype="float32")[np.arange(8) % 4])
+    moved = [layer.name for layer in base
+             if any(not np.array_equal(b, w.numpy()) for b, w in zip(before[layer.name], layer.weights))]
+    if moved:
+        problems.append(f"after one training step these base layers changed: {', '.join(moved[:3])}")
+    if not any(any(not np.array_equal(b, w.numpy()) for b, w in zip(before[layer.name], layer.weights))
+               for layer in head):
+        problems.append("after one training step the head did not change: it must be trainable")
+    return result.finish(problems, summary=f"{len(base)} base layers frozen (BatchNorm in inference mode), "
+                                           f"{len(head)} head layers trainable; one step moved only the head")
 
 
 def cifar_head_params(flat_features: int, fc_units: int, classes: int) -> dict:

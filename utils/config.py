@@ -17,6 +17,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR_ENV = "CONVNET_DATA_DIR"
 #: Environment variable naming the folder for decoded-array caches.
 CACHE_DIR_ENV = "CONVNET_CACHE_DIR"
+#: Environment variable naming another folder for what notebooks write (e.g. on Google Drive).
+OUTPUT_DIR_ENV = "CONVNET_OUTPUT_DIR"
 #: Environment variable forcing the run mode: ``quick`` or ``full``.
 MODE_ENV = "CONVNET_MODE"
 MODES = ("quick", "full")
@@ -65,7 +67,8 @@ def cache_dir(path: str | os.PathLike | None = None) -> Path:
 def output_dir(*parts: str) -> Path:
     """Return (and create) a folder under ``outputs/``, which git ignores.
 
-    Notebooks write saved models, logs and diagrams only here.
+    Notebooks write saved models, logs and diagrams only here. ``CONVNET_OUTPUT_DIR``
+    names another folder instead (in Colab, one on Google Drive outlives the machine).
 
     Args:
         *parts: Sub-folder names, for example ``output_dir("01_vgg16")``.
@@ -73,7 +76,8 @@ def output_dir(*parts: str) -> Path:
     Returns:
         The folder as an absolute ``Path``.
     """
-    folder = REPO_ROOT.joinpath("outputs", *parts)
+    env = os.environ.get(OUTPUT_DIR_ENV, "").strip()
+    folder = (Path(env).expanduser().resolve() if env else REPO_ROOT / "outputs").joinpath(*parts)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -209,6 +213,30 @@ def _describe_data_dir() -> str:
     return f"{shown} ({source})"
 
 
+def allow_memory_growth() -> list[str]:
+    """Let TensorFlow take GPU memory as it needs it instead of all of it at once.
+
+    By default TensorFlow reserves nearly all of a GPU's memory for the process that
+    first uses it, so a second process (``profiling.training_step_memory`` measures in
+    one) then finds none free and fails. Memory growth must be set before the GPU is
+    first used: :func:`start` calls this first thing. Where a GPU was used already,
+    TensorFlow refuses the change; that GPU is left as it is and not returned.
+
+    Returns:
+        The names of the GPUs set to grow (none on a machine without GPUs).
+    """
+    import tensorflow as tf
+
+    grown = []
+    for gpu in tf.config.list_physical_devices("GPU"):
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+            grown.append(gpu.name)
+        except RuntimeError:  # "Physical devices cannot be modified after being initialized"
+            pass
+    return grown
+
+
 def start(seed: int = 0) -> Run:
     """Seed everything, choose the run mode and print the setup banner.
 
@@ -223,6 +251,7 @@ def start(seed: int = 0) -> Run:
     import numpy as np
     import tensorflow as tf
 
+    allow_memory_growth()  # before anything touches the GPU
     mode, reason = run_mode()
     set_seeds(seed)
     kinds = accelerators()

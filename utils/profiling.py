@@ -294,7 +294,8 @@ def training_step_memory(config: str = "D", batch_size: int = 32, input_size: in
     done = subprocess.run(
         [sys.executable, "-c", _MEMORY_SCRIPT, root, config, str(batch_size), str(input_size)],
         capture_output=True, text=True, timeout=1800,
-        env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        # Memory growth in the child too: it measures its own peak and leaves the rest of the GPU alone.
+        env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3", "TF_FORCE_GPU_ALLOW_GROWTH": "true"},
     )
     if done.returncode != 0:
         raise RuntimeError(f"The memory measurement failed:\n{done.stderr[-2000:]}")

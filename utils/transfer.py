@@ -29,6 +29,9 @@ WEIGHTS_HOST = "storage.googleapis.com"
 #: ``keras.applications`` builder of each configuration that has ImageNet weights.
 _REFERENCES = {"D": "VGG16", "E": "VGG19"}
 UNAVAILABLE = "ImageNet weights unavailable ({reason}): training from the {init} initialisation instead"
+#: Environment variable naming a weights file to use instead of Keras' download (offline
+#: machines that have the file; the tests' stand-in weights).
+WEIGHTS_FILE_ENV = "CONVNET_IMAGENET_WEIGHTS"
 
 
 def preprocess_caffe(images) -> np.ndarray:
@@ -132,6 +135,9 @@ def imagenet_weights_available(config: str = "E", timeout: float = 3.0) -> tuple
         ``(True, "")`` if the weights are in Keras' cache or their host answers within
         ``timeout`` seconds, else ``(False, reason)``.
     """
+    named = os.environ.get(WEIGHTS_FILE_ENV, "").strip()
+    if named:
+        return (True, "") if os.path.isfile(named) else (False, f"{WEIGHTS_FILE_ENV}={named} is not a file")
     cache = os.path.join(os.path.expanduser(os.environ.get("KERAS_HOME", "~/.keras")), "models")
     fname = f"{_REFERENCES[_check_config(config)].lower()}_weights_tf_dim_ordering_tf_kernels_notop.h5"
     if os.path.exists(os.path.join(cache, fname)):
@@ -150,7 +156,8 @@ def load_imagenet_conv_weights(model: keras.Model, config: str = "E", *, timeout
     Where the weights can be downloaded (or are cached), builds
     ``keras.applications.VGG19(weights="imagenet", include_top=False)`` (``VGG16`` for
     ``"D"``) and copies its 16 (13) convolutions' kernels and biases. Where they cannot,
-    prints one line saying so and leaves ``model`` as it is.
+    prints one line saying so and leaves ``model`` as it is. If ``CONVNET_IMAGENET_WEIGHTS``
+    names a weights file, that file is used instead (see :func:`copy_conv_weights_from_file`).
 
     Args:
         model: Our full-width VGG with ``keras.applications`` layer names.
@@ -171,6 +178,9 @@ def load_imagenet_conv_weights(model: keras.Model, config: str = "E", *, timeout
     if not available:
         print(UNAVAILABLE.format(reason=reason, init=init))
         return 0
+    named = os.environ.get(WEIGHTS_FILE_ENV, "").strip()
+    if named:
+        return copy_conv_weights_from_file(model, named, config)
     try:
         reference = _reference(config, "imagenet")
     except Exception as error:  # a download that failed half-way, a firewall, a bad cache
