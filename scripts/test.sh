@@ -79,6 +79,7 @@ if [ "$stack" = pinned ]; then  # hygiene does not depend on the stack: checked 
   python tools/nbtools.py fmt --check
   python tools/nbtools.py exercises --check
 fi
+# --durations: every run says where its time went (CI has a budget: README.md, "Two commands").
 exec python -m pytest "${targets[@]}" \
   --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
-  --nbval-cell-timeout=1800 "$@"
+  --nbval-cell-timeout=1800 --durations=25 "$@"
