@@ -1,9 +1,12 @@
-"""Project-wide consistency: the two environment files pin the same packages."""
+"""Project-wide consistency: the environment files pin the same packages, the Colab stack
+names the pinned packages, and README.md states what the scripts do."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+
+from tools import colab_stack  # the repository root is on sys.path (pyproject.toml: pythonpath)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 _PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==(?P<version>[^\s;#]+)$")
@@ -64,3 +67,138 @@ def test_requirements_and_environment_pin_the_same_packages():
         "requirements.txt and environment.yml disagree. "
         f"Only in requirements.txt: {only_req}; only in environment.yml: {only_env}"
     )
+
+
+# ------------------------------------------------------- the two tested stacks
+
+COLAB_FILE = REPO_ROOT / "requirements-colab.txt"
+# What requirements-colab.txt must hold whatever Colab's list says: the packages the
+# notebooks and utils/ import, and the tools the tests run with.
+SERIES_PACKAGES = {"tensorflow", "keras", "tensorboard", "numpy", "h5py", "pandas", "matplotlib", "pillow",
+                   "pydot", "psutil"}
+TEST_TOOLS = {"ipykernel", "nbformat", "nbclient", "nbval", "pytest"}
+
+
+def colab_lines() -> list[tuple[str, str]]:
+    """``(requirement, comment)`` for each non-empty, non-comment line of requirements-colab.txt."""
+    lines = []
+    for raw in COLAB_FILE.read_text(encoding="utf-8").splitlines():
+        requirement, _, comment = raw.partition("#")
+        if requirement.strip():
+            lines.append((requirement.strip(), comment.strip()))
+    return lines
+
+
+def colab_header(field: str) -> str:
+    """The value of the header comment ``# FIELD: value`` of requirements-colab.txt."""
+    found = re.findall(rf"^# {re.escape(field)}: *(.+?) *$", COLAB_FILE.read_text(encoding="utf-8"), re.M)
+    assert len(found) == 1, f"requirements-colab.txt: expected one line '# {field}: ...'. Received: {found}"
+    return found[0]
+
+
+def colab_not_in_stack() -> set[str]:
+    """The packages of requirements.txt that the '# Not in this stack:' line leaves out."""
+    found = re.findall(r"^# Not in this stack: *(.+)$", COLAB_FILE.read_text(encoding="utf-8"), re.M)
+    assert len(found) == 1, f"requirements-colab.txt: expected one '# Not in this stack:' line. Received: {found}"
+    names = re.sub(r"\([^)]*\)", "", found[0])  # the reasons, in parentheses, are not names
+    return {_canonical(n) for n in re.split(r"[,\s]+", names.strip(" .")) if n}
+
+
+def test_colab_requirements_name_the_pinned_packages():
+    pinned = requirements_pins()
+    colab = _pins([requirement for requirement, _ in colab_lines()], "requirements-colab.txt")
+    left_out = colab_not_in_stack()
+    assert left_out <= pinned.keys(), (
+        f"requirements-colab.txt leaves out packages that requirements.txt does not have: {sorted(left_out - pinned.keys())}"
+    )
+    assert not left_out & (SERIES_PACKAGES | TEST_TOOLS), (
+        f"requirements-colab.txt must not leave out what the series or its tests use. Received: {sorted(left_out)}"
+    )
+    expected = set(pinned) - left_out
+    assert set(colab) == expected, (
+        "requirements-colab.txt must name the packages of requirements.txt but those left out. "
+        f"Missing: {sorted(expected - set(colab))}; not in requirements.txt: {sorted(set(colab) - expected)}"
+    )
+    assert SERIES_PACKAGES | TEST_TOOLS <= set(colab)
+
+
+def test_colab_requirements_pinned_lines_agree_with_requirements():
+    pinned = requirements_pins()
+    marked = {}
+    for requirement, comment in colab_lines():
+        if comment.startswith("pinned"):
+            marked.update(_pins([requirement], "requirements-colab.txt"))
+    assert marked, "requirements-colab.txt: expected at least nbval marked '# pinned' (Colab does not ship it)"
+    disagree = {n: (v, pinned.get(n)) for n, v in marked.items() if pinned.get(n) != v}
+    assert not disagree, f"lines marked '# pinned' must have the version of requirements.txt. Received (colab, pinned): {disagree}"
+
+
+def test_colab_requirements_name_their_source_date_and_python():
+    text = COLAB_FILE.read_text(encoding="utf-8")
+    assert "github.com/googlecolab/backend-info" in text and "pip-freeze.gpu.txt" in text
+    date = colab_header("Colab list of")
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", date), f"expected a date YYYY-MM-DD. Received: {date!r}"
+    python = colab_header("Python")
+    assert re.fullmatch(r"3\.\d+", python), f"expected a Python version X.Y. Received: {python!r}"
+
+
+def _setup_value(name: str) -> str:
+    found = re.findall(rf"^{name}=(\S+)$", (REPO_ROOT / "scripts" / "setup.sh").read_text(encoding="utf-8"), re.M)
+    assert len(found) == 1, f"scripts/setup.sh: expected one line {name}=... Received: {found}"
+    return found[0]
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def test_readme_and_setup_state_the_same_python_versions():
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    setup = (REPO_ROOT / "scripts" / "setup.sh").read_text(encoding="utf-8")
+    low, high = _setup_value("PINNED_PYTHON_MIN"), _setup_value("PINNED_PYTHON_MAX")
+    assert re.fullmatch(r"3\.\d+", low) and re.fullmatch(r"3\.\d+", high), (low, high)
+    assert f"Python {low}–{high}" in readme, f"README.md must state the supported range 'Python {low}–{high}'"
+    assert not re.search(r"Python 3\.\d+[–-]3\.\d+", readme.replace(f"Python {low}–{high}", "")), (
+        "README.md states another Python range than scripts/setup.sh"
+    )
+    # setup.sh's messages use the variables, so they say what it checks
+    assert "Install Python $PINNED_PYTHON_MIN-$PINNED_PYTHON_MAX" in setup
+    assert "expected Python $PINNED_PYTHON_MIN-$PINNED_PYTHON_MAX" in setup
+    assert re.search(r"^requires-python = \">=" + re.escape(low) + '"$',
+                     (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"), re.M), "pyproject.toml: requires-python"
+    env_python = re.search(r"^\s*-\s*python=(3\.\d+)\s*$", (REPO_ROOT / "environment.yml").read_text(encoding="utf-8"), re.M)
+    assert env_python, "environment.yml: expected a line '- python=3.X'"
+    assert _version(low) <= _version(env_python[1]) <= _version(high), (
+        f"environment.yml: expected python in {low}-{high}. Received: python={env_python[1]}"
+    )
+    # Colab's Python: setup.sh reads it from requirements-colab.txt; 3.13 is in the pinned range too
+    assert '"$ROOT/requirements-colab.txt"' in setup.split("COLAB_PYTHON=", 1)[1].split("\n", 1)[0]
+    colab_python = colab_header("Python")
+    assert _version(low) <= _version(colab_python) <= _version(high), (
+        f"Colab's Python {colab_python} should be in the pinned range {low}-{high} too"
+    )
+
+
+def test_readme_tested_on_line_names_both_stacks():
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    line = colab_stack.tested_on_line()
+    assert line in readme.splitlines(), (
+        f"README.md's 'Tested on' line is out of date: run `python tools/colab_stack.py tested-on`. Expected: {line}"
+    )
+    assert colab_header("Colab list of") in line and f"Python {colab_header('Python')}" in line
+    assert requirements_pins()["tensorflow"] in line
+
+
+def test_readme_documents_the_test_commands_of_both_stacks():
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    test_sh = (REPO_ROOT / "scripts" / "test.sh").read_text(encoding="utf-8")
+    ci = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    for command in ("bash scripts/test.sh", "bash scripts/test.sh --stack pinned", "bash scripts/test.sh --stack colab",
+                    "python tools/colab_stack.py update"):
+        assert f"{command} " in readme or f"{command}`" in readme, f"README.md must document `{command}`"
+    for stack in ("both", "pinned", "colab"):
+        assert re.search(rf"^\s*{stack}\)", test_sh, re.M), f"scripts/test.sh has no case for --stack {stack}"
+    assert re.search(r"^stack=both$", test_sh, re.M), "scripts/test.sh must test both stacks by default"
+    # CI runs README's one command, without choosing a stack
+    assert re.search(r"^bash scripts/test.sh </dev/null", ci, re.M), ".ci/run must run `bash scripts/test.sh`"
+    assert ".venv-colab/" in (REPO_ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()

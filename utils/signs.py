@@ -364,7 +364,9 @@ def prepare_photo(photo, size: int = IMAGE_SIZE) -> np.ndarray:
         array = np.round(array).astype(np.uint8)
     if array.ndim == 3 and array.shape[-1] == 3 and array.shape[:2] == (size, size):
         return preprocess(array)[np.newaxis]
-    image = Image.fromarray(array, "L" if array.ndim == 2 else ("RGB" if array.shape[-1] == 3 else "RGBA"))
+    # A uint8 (H, W), (H, W, 3) or (H, W, 4) array gives mode L, RGB or RGBA by itself; naming
+    # the mode is deprecated (Colab's Pillow 11.3 warns).
+    image = Image.fromarray(array)
     return preprocess(_to_array(_fit(image.convert("RGB"), size)))[np.newaxis]
 
 
