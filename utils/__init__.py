@@ -14,3 +14,11 @@ Modules:
 """
 
 __version__ = "0.1.0"
+
+# Importing the package imports TensorFlow with its C++ start-up log muted, so that the
+# setup cell's `import utils` (and every later `import tensorflow`) prints nothing that
+# differs from run to run. See config.import_tensorflow_quietly.
+from utils import config as _config  # noqa: E402
+
+_config.import_tensorflow_quietly()
+del _config
