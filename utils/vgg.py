@@ -198,7 +198,7 @@ def _check_args(config, include_top, weights, input_shape, pooling, classes, wid
 
 
 def vgg_block(x, layers, block, *, width=1.0, batch_norm=False, kernel_initializer="glorot_uniform",
-              kernel_regularizer=None):
+              kernel_regularizer=None, batch_norm_momentum=0.99):
     """One block of a VGG: its convolutions (each followed by ReLU), then a 2x2 max-pool.
 
     VGG paper, Sec. 2.1: 3x3 (or 1x1) convolutions with stride 1 and "same" padding, so
@@ -214,6 +214,8 @@ def vgg_block(x, layers, block, *, width=1.0, batch_norm=False, kernel_initializ
         kernel_initializer: Initialiser of the convolution kernels. Defaults to
             ``"glorot_uniform"``, Keras' default.
         kernel_regularizer: Regulariser of the kernels (e.g. L2 weight decay). Defaults to None.
+        batch_norm_momentum: Momentum of the BatchNorm layers' moving averages. Defaults to
+            0.99 (Keras' default); short runs want about 0.9 (notebook 04).
 
     Returns:
         The output tensor of the block's pool.
@@ -233,13 +235,13 @@ def vgg_block(x, layers, block, *, width=1.0, batch_norm=False, kernel_initializ
         )
         x = conv(x)
         if batch_norm:
-            x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+            x = keras.layers.BatchNormalization(momentum=batch_norm_momentum, name=f"{name}_bn")(x)
             x = keras.layers.Activation("relu", name=f"{name}_relu")(x)
     return keras.layers.MaxPooling2D(2, strides=2, name=f"block{block}_pool")(x)
 
 
 def vgg_head(x, classes, *, fc_units=4096, dropout=0.5, batch_norm=False, classifier_activation="softmax",
-             kernel_initializer="glorot_uniform", kernel_regularizer=None):
+             kernel_initializer="glorot_uniform", kernel_regularizer=None, batch_norm_momentum=0.99):
     """The classifier: Flatten, two FC layers with ReLU and dropout, then the output layer.
 
     VGG paper, Sec. 2.1 (4096, 4096, 1000 with softmax) and Sec. 3.1 (dropout 0.5 on the
@@ -255,6 +257,7 @@ def vgg_head(x, classes, *, fc_units=4096, dropout=0.5, batch_norm=False, classi
         classifier_activation: Activation of the output layer. Defaults to ``"softmax"``.
         kernel_initializer: Initialiser of the Dense kernels. Defaults to ``"glorot_uniform"``.
         kernel_regularizer: Regulariser of the Dense kernels. Defaults to None.
+        batch_norm_momentum: Momentum of the BatchNorm layers' moving averages. Defaults to 0.99.
 
     Returns:
         The class scores.
@@ -264,7 +267,7 @@ def vgg_head(x, classes, *, fc_units=4096, dropout=0.5, batch_norm=False, classi
         x = keras.layers.Dense(fc_units, activation=None if batch_norm else "relu", name=f"fc{i}",
                                kernel_initializer=kernel_initializer, kernel_regularizer=kernel_regularizer)(x)
         if batch_norm:
-            x = keras.layers.BatchNormalization(name=f"fc{i}_bn")(x)
+            x = keras.layers.BatchNormalization(momentum=batch_norm_momentum, name=f"fc{i}_bn")(x)
             x = keras.layers.Activation("relu", name=f"fc{i}_relu")(x)
         if dropout:
             x = keras.layers.Dropout(dropout, name=f"fc{i}_dropout")(x)
@@ -273,7 +276,7 @@ def vgg_head(x, classes, *, fc_units=4096, dropout=0.5, batch_norm=False, classi
     if batch_norm:
         x = keras.layers.Dense(classes, name="predictions_dense", kernel_initializer=kernel_initializer,
                                kernel_regularizer=kernel_regularizer)(x)
-        x = keras.layers.BatchNormalization(name="predictions_bn")(x)
+        x = keras.layers.BatchNormalization(momentum=batch_norm_momentum, name="predictions_bn")(x)
         return keras.layers.Activation(classifier_activation, name="predictions", dtype="float32")(x)
     return keras.layers.Dense(classes, activation=classifier_activation, name="predictions", dtype="float32",
                               kernel_initializer=kernel_initializer, kernel_regularizer=kernel_regularizer)(x)
@@ -281,7 +284,7 @@ def vgg_head(x, classes, *, fc_units=4096, dropout=0.5, batch_norm=False, classi
 
 def vgg(config="D", *, include_top=True, weights=None, input_shape=None, pooling=None, classes=1000,
         classifier_activation="softmax", width=1.0, fc_units=4096, dropout=0.0, batch_norm=False,
-        kernel_initializer="glorot_uniform", kernel_regularizer=None, name=None):
+        kernel_initializer="glorot_uniform", kernel_regularizer=None, name=None, batch_norm_momentum=0.99):
     """Build any VGG configuration of the paper's Table 1 (functional API).
 
     The arguments follow ``keras.applications.VGG16``; the extra ones make the narrow
@@ -308,6 +311,9 @@ def vgg(config="D", *, include_top=True, weights=None, input_shape=None, pooling
         kernel_initializer: Initialiser of every kernel. Defaults to ``"glorot_uniform"``.
         kernel_regularizer: Regulariser of every kernel (weight decay). Defaults to None.
         name: The model's name. Defaults to ``"vgg_<config>"``, e.g. ``"vgg_D"``.
+        batch_norm_momentum: Momentum of the BatchNorm layers' moving averages, a number
+            in [0, 1). Defaults to 0.99 (Keras' default); a short run wants about 0.9, or
+            the averages used at evaluation still hold their initial values (notebook 04).
 
     Returns:
         A ``keras.Model``.
@@ -316,13 +322,18 @@ def vgg(config="D", *, include_top=True, weights=None, input_shape=None, pooling
         ValueError: For an unknown configuration or a bad argument, before any layer is built.
     """
     key, shape = _check_args(config, include_top, weights, input_shape, pooling, classes, width, fc_units, dropout)
+    momentum = batch_norm_momentum
+    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:
+        raise ValueError("batch_norm_momentum must be a number in [0, 1). "
+                         f"Received: batch_norm_momentum={batch_norm_momentum!r}")
     inputs = keras.Input(shape=shape, name="input_layer")
     x = inputs
     for block, layers in enumerate(CONFIGS[key], start=1):
-        x = vgg_block(x, layers, block, width=width, batch_norm=batch_norm,
+        x = vgg_block(x, layers, block, width=width, batch_norm=batch_norm, batch_norm_momentum=momentum,
                       kernel_initializer=kernel_initializer, kernel_regularizer=kernel_regularizer)
     if include_top:
         x = vgg_head(x, classes, fc_units=fc_units, dropout=dropout, batch_norm=batch_norm,
+                     batch_norm_momentum=momentum,
                      classifier_activation=classifier_activation, kernel_initializer=kernel_initializer,
                      kernel_regularizer=kernel_regularizer)
     elif pooling == "avg":
