@@ -9,6 +9,7 @@ Modules:
     transfer: ImageNet weights copied by layer name, and the matching preprocessing.
     distribute: the tf.distribute strategy for whatever accelerators are present.
     profiling: per-layer cost, timing and memory helpers.
+    progress: a live progress line for model.fit that leaves one line in a saved notebook.
     receptive_field: receptive field size, jump and start of every layer of a Keras model.
     checks: the checkers behind the notebooks' exercises.
 """
