@@ -23,7 +23,7 @@ def _notebook_display():
     except ImportError:
         return None
     shell = get_ipython()
-    if shell is None or type(shell).__name__ != "ZMQInteractiveShell":  # not a Jupyter kernel
+    if shell is None or getattr(shell, "kernel", None) is None:  # not a kernel (Jupyter, Colab)
         return None
     handle = None
 
