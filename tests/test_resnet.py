@@ -1,7 +1,7 @@
 """Unit tests of utils/resnet.py: shapes, parameter counts, names, outputs, errors.
 
 The expected outputs are computed here with NumPy, from the block's definition
-(ResNet paper, Sec. 3.2-3.3, Fig. 5 right), not from Keras.
+(ResNet paper, Sec. 3.2-3.3 and 4.1, Fig. 5 right), not from Keras.
 """
 
 import keras
@@ -28,10 +28,10 @@ def seeded_input(shape, seed=0):
 def np_conv(x, kernel, bias, stride=1, padding="valid"):
     """A direct 2-D convolution (cross-correlation, as Keras computes it), NHWC."""
     k = kernel.shape[0]
-    if padding == "same":
-        assert stride == 1 and k % 2 == 1
-        p = (k - 1) // 2
-        x = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
+    if padding == "same":  # TensorFlow's rule: the odd pixel of padding goes after
+        assert stride == 1
+        before, after = (k - 1) // 2, k // 2
+        x = np.pad(x, ((0, 0), (before, after), (before, after), (0, 0)))
     n, h, w, _ = x.shape
     out_h, out_w = (h - k) // stride + 1, (w - k) // stride + 1
     out = np.zeros((n, out_h, out_w, kernel.shape[3]), dtype="float64")
@@ -198,6 +198,62 @@ def test_convolutional_block_glorot_weights_against_numpy(training, s):
     np.testing.assert_allclose(np.asarray(model(x, training=training)), expected, rtol=1e-4, atol=1e-5)
 
 
+# The course's public tests call identity_block with f=2: an even kernel, which Keras
+# pads "same" with the odd pixel at the bottom and right. utils.resnet accepts it too.
+
+
+def hand_built_identity_block(inputs, f, filters, stage, block):
+    """The identity block written out with plain Keras layers, as the course builds it."""
+    f1, f2, f3 = filters
+    conv, bn = f"res{stage}{block}_branch", f"bn{stage}{block}_branch"
+    glorot = lambda: keras.initializers.GlorotUniform(seed=0)  # noqa: E731
+    x = keras.layers.Conv2D(f1, 1, padding="valid", kernel_initializer=glorot(), name=conv + "2a")(inputs)
+    x = keras.layers.Activation("relu")(keras.layers.BatchNormalization(axis=3, name=bn + "2a")(x))
+    x = keras.layers.Conv2D(f2, f, padding="same", kernel_initializer=glorot(), name=conv + "2b")(x)
+    x = keras.layers.Activation("relu")(keras.layers.BatchNormalization(axis=3, name=bn + "2b")(x))
+    x = keras.layers.Conv2D(f3, 1, padding="valid", kernel_initializer=glorot(), name=conv + "2c")(x)
+    x = keras.layers.BatchNormalization(axis=3, name=bn + "2c")(x)
+    return keras.layers.Activation("relu")(keras.layers.Add()([x, inputs]))
+
+
+@pytest.mark.parametrize("f", [2, 4])
+@pytest.mark.parametrize("training", [False, True])
+def test_even_f_matches_a_hand_built_keras_block(f, training):
+    x = seeded_input((3, 4, 4, 3))
+    ours = build(resnet.identity_block, (4, 4, 3), f, [2, 4, 3], 1, "a")
+    inputs = keras.Input(shape=(4, 4, 3))
+    theirs = keras.Model(inputs, hand_built_identity_block(inputs, f, [2, 4, 3], 1, "a"))
+    assert tuple(ours.output.shape) == (None, 4, 4, 3)
+    assert ours.get_layer("res1a_branch2b").kernel.shape == (f, f, 2, 4)
+    for a, b in zip(ours.weights, theirs.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_allclose(np.asarray(ours(x, training=training)), np.asarray(theirs(x, training=training)),
+                               rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_even_f_pads_the_extra_pixel_after(training):
+    # Against the NumPy block, whose "same" padding puts (f - 1) // 2 pixels before and
+    # f // 2 after: for f=2, none at the top and left, one at the bottom and right.
+    x = seeded_input((3, 4, 4, 3), seed=2)
+    for make, projection in ((resnet.identity_block, False), (resnet.convolutional_block, True)):
+        kwargs = {"s": 1} if projection else {}
+        model = build(make, (4, 4, 3), 2, [2, 4, 3], 1, "a", **kwargs)
+        expected = np_block(x.astype("float64"), weights_of(model, "1a"), 2, 1, training, projection=projection)
+        np.testing.assert_allclose(np.asarray(model(x, training=training)), expected, rtol=1e-4, atol=1e-5)
+    # The same rule seen directly: a 2x2 kernel that keeps only its window's top-left
+    # pixel returns the image unchanged, because no padding comes before it.
+    kernel = np.zeros((2, 2, 1, 1), "float32")
+    kernel[0, 0] = 1.0
+    layer = keras.layers.Conv2D(1, 2, padding="same", use_bias=False)
+    layer.build((None, 3, 3, 1))
+    layer.kernel.assign(kernel)
+    image = np.arange(9, dtype="float32").reshape(1, 3, 3, 1)
+    np.testing.assert_array_equal(np.asarray(layer(image)), image)
+    assert resnet.block_params(3, 2, [2, 4, 3], projection=False)["total"] == build(
+        resnet.identity_block, (4, 4, 3), 2, [2, 4, 3], 1, "a").count_params()
+
+
 def test_training_flag_switches_batch_norm():
     x = seeded_input((3, 4, 4, 6))
     model = build(resnet.identity_block, (4, 4, 6), 3, [2, 4, 6], 1, "a")
@@ -229,13 +285,13 @@ def test_concrete_input_runs_in_inference_mode():
     (resnet.identity_block, (3, [2, 0, 6]), {}, "three positive integers"),
     (resnet.identity_block, (3, (2.0, 4, 6)), {}, "Received: filters=(2.0, 4, 6)"),
     (resnet.identity_block, (3, "246"), {}, "Received: filters='246'"),
-    (resnet.identity_block, (2, [2, 4, 6]), {}, "positive odd integer.*Received: f=2"),
-    (resnet.identity_block, (0, [2, 4, 6]), {}, "Received: f=0"),
+    (resnet.identity_block, (0, [2, 4, 6]), {}, "positive integer.*Received: f=0"),
+    (resnet.identity_block, (2.0, [2, 4, 6]), {}, "Received: f=2.0"),
     (resnet.identity_block, (True, [2, 4, 6]), {}, "Received: f=True"),
     (resnet.identity_block, (3, [2, 4, 8]), {}, r"6 != 8.*Received: x with 6 channels, filters=[2, 4, 8]"),
     (resnet.convolutional_block, (3, [2, 4, 8]), {"s": 0}, "Received: s=0"),
     (resnet.convolutional_block, (3, [2, 4, 8]), {"s": 1.5}, "Received: s=1.5"),
-    (resnet.convolutional_block, (4, [2, 4, 8]), {}, "Received: f=4"),
+    (resnet.convolutional_block, (-1, [2, 4, 8]), {}, "Received: f=-1"),
 ])
 def test_bad_arguments_raise_before_building(block_fn, args, kwargs, message, monkeypatch):
     monkeypatch.setattr(resnet, "_main_path", lambda *a, **k: pytest.fail("a layer was built"))

@@ -87,6 +87,18 @@ def test_narrow_batch_norm_variant_and_names():
     assert len(convs) == 16 and all(l.activation.__name__ == "linear" for l in convs)
 
 
+def test_batch_norm_momentum_reaches_every_batch_norm_layer():
+    model = vgg.vgg("A", input_shape=(32, 32, 3), classes=10, width=0.125, fc_units=16,
+                    batch_norm=True, batch_norm_momentum=0.9)
+    layers = [l for l in model.layers if isinstance(l, keras.layers.BatchNormalization)]
+    assert len(layers) == 8 + 3 and all(l.momentum == 0.9 for l in layers)
+    default = vgg.vgg("A", include_top=False, input_shape=(32, 32, 3), width=0.125, batch_norm=True)
+    assert {l.momentum for l in default.layers if isinstance(l, keras.layers.BatchNormalization)} == {0.99}
+    for bad in (1.0, -0.1, "0.9", True):
+        with pytest.raises(ValueError, match=f"in \\[0, 1\\).*Received: batch_norm_momentum={bad!r}"):
+            vgg.vgg("A", batch_norm=True, batch_norm_momentum=bad)
+
+
 def test_lrn_configuration_runs_and_has_no_weights():
     model = vgg.vgg("A-LRN", include_top=False, input_shape=(32, 32, 3), width=0.125)
     lrn = model.get_layer("block1_lrn")

@@ -113,14 +113,16 @@ _CELL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 # The block every setup cell begins with. @URL@ and @REF@ are filled in from
 # utils/_meta.py. It must stay plain Python that needs nothing but the standard
-# library and git: it is what runs first on a fresh Colab machine.
+# library and git: it is what runs first on a fresh Colab machine. What need not come
+# before `utils` is importable lives in utils (the quiet TensorFlow import in
+# utils/__init__.py, the pydot install in config.start), so the block stays short.
 _BOOTSTRAP_TEMPLATE = f"""\
 {BOOTSTRAP_BEGIN}
 # extra code: makes the series' `utils` importable, in a checkout or alone (e.g. on Colab).
 import os, pathlib, subprocess, sys
 _here = pathlib.Path.cwd().resolve()
 _root = next((p for p in (_here, *_here.parents) if (p / "utils" / "__init__.py").is_file()), None)
-if _root is None:  # not inside a checkout: fetch the series once, then reuse that copy
+if _root is None:  # not inside a checkout: clone the series once, then reuse that copy
     _root = pathlib.Path(os.environ.get("CONVNET_REPO_DIR", "~/convnet-classics")).expanduser()
     _url = os.environ.get("CONVNET_REPO_URL", @URL@)
     if not (_root / "utils" / "__init__.py").is_file():
@@ -134,19 +136,7 @@ if _root is None:  # not inside a checkout: fetch the series once, then reuse th
                 "set CONVNET_REPO_URL to a copy you can reach (e.g. file:///path/to/convnet-classics)."
             ) from None
 sys.path.insert(0, str(_root))  # first, so that no other module named `utils` wins
-try:  # pydot (model diagrams) is the one package Colab may lack; TF/Keras/NumPy are there
-    import pydot  # noqa: F401
-except ImportError:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "pydot"], check=False)
-# TensorFlow's C++ logs go straight to stderr with timestamps that differ on every run: level 3
-# quiets them (Python errors still show), and its start-up notes are muted while it is imported.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-_stderr, _null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-os.dup2(_null, 2)
-try:
-    import tensorflow  # noqa: F401
-finally:
-    os.dup2(_stderr, 2), os.close(_stderr), os.close(_null)
+import utils  # noqa: E402  (it also imports TensorFlow with its start-up log muted)
 {BOOTSTRAP_END}
 """
 

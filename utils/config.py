@@ -165,6 +165,46 @@ def run_mode() -> tuple[str, str]:
     return "quick", f"automatic: no GPU/TPU found; set {MODE_ENV}=full to override"
 
 
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its start-up log muted (``import utils`` calls this).
+
+    TensorFlow's C++ code writes its start-up notes (CUDA stubs, CPU features) straight
+    to the process's standard error, with timestamps that differ on every run, before
+    any Python logging setting can apply. So: ``TF_CPP_MIN_LOG_LEVEL`` defaults to 3
+    (errors only; Python errors and warnings still show), and while TensorFlow is
+    imported, file descriptor 2 points at ``os.devnull``. After the first import this
+    does nothing.
+    """
+    import sys
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if "tensorflow" in sys.modules:
+        return
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
+def ensure_pydot() -> None:
+    """Install pydot (for ``keras.utils.plot_model``) with pip if it is missing.
+
+    TensorFlow, Keras and NumPy come with Colab; pydot is the one package the notebooks
+    use that it may lack. Graphviz itself is a system package, which Colab has. A
+    failed install is not an error here: only the model diagrams would then fail.
+    """
+    import importlib.util
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("pydot") is None:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "pydot"], check=False)
+
+
 def set_seeds(seed: int = 0, deterministic: bool = True) -> None:
     """Seed Python, NumPy and TensorFlow, and make TensorFlow's ops deterministic.
 
@@ -243,10 +283,13 @@ def start(seed: int = 0) -> Run:
     Args:
         seed: The seed for Python, NumPy and TensorFlow. Defaults to 0.
 
+    Also installs pydot if it is missing (:func:`ensure_pydot`).
+
     Returns:
         A :class:`Run` with the mode and the seed.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import_tensorflow_quietly()
+    ensure_pydot()
     import keras
     import numpy as np
     import tensorflow as tf

@@ -3,11 +3,11 @@
 K. He, X. Zhang, S. Ren, J. Sun, "Deep Residual Learning for Image Recognition",
 CVPR 2016, arXiv:1512.03385.
 
-Two blocks make every ResNet-50/101/152 (paper, Sec. 3.3 and Fig. 5 right, the
-"bottleneck" design): :func:`identity_block`, whose output has the shape of its input so
-the shortcut is the input itself, and :func:`convolutional_block`, whose shortcut is a
-strided 1x1 convolution ("projection shortcut", option B of Sec. 3.3) because the
-shapes differ. Their layers are named as in the course these notebooks follow:
+Two blocks make every ResNet-50/101/152 (paper, Sec. 4.1, "Deeper Bottleneck
+Architectures", and Fig. 5 right): :func:`identity_block`, whose output has the shape
+of its input so the shortcut is the input itself, and :func:`convolutional_block`,
+whose shortcut is a strided 1x1 convolution ("projection shortcut", option B of
+Sec. 3.3) because the shapes differ. Their layers are named as in the course these notebooks follow:
 ``res{stage}{block}_branch2a/2b/2c`` for the main path's convolutions,
 ``res{stage}{block}_branch1`` for the shortcut's, and ``bn...`` for the BatchNorm after
 each. The ReLUs and the addition are named too (``..._relu``, ``res{stage}{block}_add``),
@@ -44,10 +44,12 @@ def _check_filters(filters) -> tuple[int, int, int]:
 
 
 def _check_f(f) -> int:
-    if not (_is_int(f) and f > 0 and f % 2 == 1):
+    # Even sizes are accepted, as Keras and the course accept them (the course's tests
+    # use f=2); see identity_block's docstring for what they do to the centring.
+    if not (_is_int(f) and f > 0):
         raise ValueError(
-            "f must be a positive odd integer (the middle convolution is f x f with 'same' "
-            f"padding, which is centred only for odd f). Received: f={f!r}"
+            "f must be a positive integer (the size of the middle f x f convolution). "
+            f"Received: f={f!r}"
         )
     return f
 
@@ -128,7 +130,12 @@ def identity_block(x, f, filters, stage, block, *, kernel_initializer=None, mome
         x: The input, a 4-D tensor (batch, height, width, channels): a symbolic
             ``keras.Input`` (to build a model) or a concrete tensor/array (the new layers
             then run at once, in inference mode).
-        f: The size of the middle convolution's kernel, a positive odd integer.
+        f: The size of the middle convolution's kernel, a positive integer. An odd f
+            (ResNet uses 3) is centred on each pixel. An even f is accepted, as Keras
+            and the course accept it: 'same' padding then pads one pixel more at the
+            bottom and right than at the top and left ((f - 1) // 2 before, f // 2
+            after), so each output pixel's window is centred half a pixel below and to
+            the right of it, and the feature map shifts by half a pixel per block.
         filters: ``[F1, F2, F3]``, the filters of the three convolutions. F3 must equal
             the input's channels.
         stage: The stage's number (an int, e.g. 2), used in the layer names.
@@ -142,7 +149,7 @@ def identity_block(x, f, filters, stage, block, *, kernel_initializer=None, mome
 
     Raises:
         ValueError: Before any layer is built, if ``filters`` is not three positive
-            integers, ``f`` is not a positive odd integer, ``x`` is not 4-D, or the
+            integers, ``f`` is not a positive integer, ``x`` is not 4-D, or the
             input's channels differ from F3.
     """
     filters = _check_filters(filters)
@@ -171,7 +178,8 @@ def convolutional_block(x, f, filters, stage, block, s=2, *, kernel_initializer=
 
     Args:
         x: The input, a 4-D tensor (batch, height, width, channels), symbolic or concrete.
-        f: The size of the middle convolution's kernel, a positive odd integer.
+        f: The size of the middle convolution's kernel, a positive integer; an even f
+            shifts the window half a pixel down and right (see :func:`identity_block`).
         filters: ``[F1, F2, F3]``, the filters of the three main-path convolutions; the
             block outputs F3 channels.
         stage: The stage's number, used in the layer names.
@@ -187,7 +195,7 @@ def convolutional_block(x, f, filters, stage, block, s=2, *, kernel_initializer=
 
     Raises:
         ValueError: Before any layer is built, if ``filters`` is not three positive
-            integers, ``f`` is not a positive odd integer, ``s`` is not an integer of at
+            integers, ``f`` is not a positive integer, ``s`` is not an integer of at
             least 1, or ``x`` is not 4-D.
     """
     filters = _check_filters(filters)

@@ -197,8 +197,8 @@ def _check_args(config, include_top, weights, input_shape, pooling, classes, wid
     return key, shape
 
 
-def vgg_block(x, layers, block, *, width=1.0, batch_norm=False, batch_norm_momentum=0.99,
-              kernel_initializer="glorot_uniform", kernel_regularizer=None):
+def vgg_block(x, layers, block, *, width=1.0, batch_norm=False, kernel_initializer="glorot_uniform",
+              kernel_regularizer=None, batch_norm_momentum=0.99):
     """One block of a VGG: its convolutions (each followed by ReLU), then a 2x2 max-pool.
 
     VGG paper, Sec. 2.1: 3x3 (or 1x1) convolutions with stride 1 and "same" padding, so
@@ -211,12 +211,11 @@ def vgg_block(x, layers, block, *, width=1.0, batch_norm=False, batch_norm_momen
         width: Multiplier of every convolution's filter count. Defaults to 1.0.
         batch_norm: Put BatchNormalization between each convolution and its ReLU.
             Defaults to False (the paper has no BatchNorm).
-        batch_norm_momentum: Momentum of BatchNorm's moving averages. Defaults to 0.99,
-            Keras' default; a run of a few hundred steps needs less (0.9), or the averages
-            still hold their initial values when the model is evaluated.
         kernel_initializer: Initialiser of the convolution kernels. Defaults to
             ``"glorot_uniform"``, Keras' default.
         kernel_regularizer: Regulariser of the kernels (e.g. L2 weight decay). Defaults to None.
+        batch_norm_momentum: Momentum of the BatchNorm layers' moving averages. Defaults to
+            0.99 (Keras' default); short runs want about 0.9 (notebook 04).
 
     Returns:
         The output tensor of the block's pool.
@@ -241,8 +240,8 @@ def vgg_block(x, layers, block, *, width=1.0, batch_norm=False, batch_norm_momen
     return keras.layers.MaxPooling2D(2, strides=2, name=f"block{block}_pool")(x)
 
 
-def vgg_head(x, classes, *, fc_units=4096, dropout=0.5, batch_norm=False, batch_norm_momentum=0.99,
-             classifier_activation="softmax", kernel_initializer="glorot_uniform", kernel_regularizer=None):
+def vgg_head(x, classes, *, fc_units=4096, dropout=0.5, batch_norm=False, classifier_activation="softmax",
+             kernel_initializer="glorot_uniform", kernel_regularizer=None, batch_norm_momentum=0.99):
     """The classifier: Flatten, two FC layers with ReLU and dropout, then the output layer.
 
     VGG paper, Sec. 2.1 (4096, 4096, 1000 with softmax) and Sec. 3.1 (dropout 0.5 on the
@@ -255,10 +254,10 @@ def vgg_head(x, classes, *, fc_units=4096, dropout=0.5, batch_norm=False, batch_
         dropout: Dropout rate after ``fc1`` and ``fc2``; 0 adds no Dropout layer. Defaults to 0.5.
         batch_norm: Put BatchNormalization after each Dense layer, before its activation
             (the CIFAR-10 recipe of notebook 05). Defaults to False.
-        batch_norm_momentum: Momentum of those layers' moving averages. Defaults to 0.99.
         classifier_activation: Activation of the output layer. Defaults to ``"softmax"``.
         kernel_initializer: Initialiser of the Dense kernels. Defaults to ``"glorot_uniform"``.
         kernel_regularizer: Regulariser of the Dense kernels. Defaults to None.
+        batch_norm_momentum: Momentum of the BatchNorm layers' moving averages. Defaults to 0.99.
 
     Returns:
         The class scores.
@@ -285,7 +284,7 @@ def vgg_head(x, classes, *, fc_units=4096, dropout=0.5, batch_norm=False, batch_
 
 def vgg(config="D", *, include_top=True, weights=None, input_shape=None, pooling=None, classes=1000,
         classifier_activation="softmax", width=1.0, fc_units=4096, dropout=0.0, batch_norm=False,
-        batch_norm_momentum=0.99, kernel_initializer="glorot_uniform", kernel_regularizer=None, name=None):
+        kernel_initializer="glorot_uniform", kernel_regularizer=None, name=None, batch_norm_momentum=0.99):
     """Build any VGG configuration of the paper's Table 1 (functional API).
 
     The arguments follow ``keras.applications.VGG16``; the extra ones make the narrow
@@ -309,11 +308,12 @@ def vgg(config="D", *, include_top=True, weights=None, input_shape=None, pooling
             ``keras.applications`` builds it; the paper trained with 0.5 (Sec. 3.1).
         batch_norm: BatchNorm after every convolution and FC layer (not in the paper).
             Defaults to False.
-        batch_norm_momentum: Momentum of every BatchNorm layer's moving averages.
-            Defaults to 0.99 (Keras' default); 0.9 for runs of a few hundred steps.
         kernel_initializer: Initialiser of every kernel. Defaults to ``"glorot_uniform"``.
         kernel_regularizer: Regulariser of every kernel (weight decay). Defaults to None.
         name: The model's name. Defaults to ``"vgg_<config>"``, e.g. ``"vgg_D"``.
+        batch_norm_momentum: Momentum of the BatchNorm layers' moving averages, a number
+            in [0, 1). Defaults to 0.99 (Keras' default); a short run wants about 0.9, or
+            the averages used at evaluation still hold their initial values (notebook 04).
 
     Returns:
         A ``keras.Model``.
@@ -322,18 +322,19 @@ def vgg(config="D", *, include_top=True, weights=None, input_shape=None, pooling
         ValueError: For an unknown configuration or a bad argument, before any layer is built.
     """
     key, shape = _check_args(config, include_top, weights, input_shape, pooling, classes, width, fc_units, dropout)
-    if isinstance(batch_norm_momentum, bool) or not isinstance(batch_norm_momentum, (int, float)) \
-            or not 0 <= batch_norm_momentum < 1:
-        raise ValueError(f"batch_norm_momentum must be a number in [0, 1). "
+    momentum = batch_norm_momentum
+    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:
+        raise ValueError("batch_norm_momentum must be a number in [0, 1). "
                          f"Received: batch_norm_momentum={batch_norm_momentum!r}")
     inputs = keras.Input(shape=shape, name="input_layer")
     x = inputs
     for block, layers in enumerate(CONFIGS[key], start=1):
-        x = vgg_block(x, layers, block, width=width, batch_norm=batch_norm, batch_norm_momentum=batch_norm_momentum,
+        x = vgg_block(x, layers, block, width=width, batch_norm=batch_norm, batch_norm_momentum=momentum,
                       kernel_initializer=kernel_initializer, kernel_regularizer=kernel_regularizer)
     if include_top:
         x = vgg_head(x, classes, fc_units=fc_units, dropout=dropout, batch_norm=batch_norm,
-                     batch_norm_momentum=batch_norm_momentum, classifier_activation=classifier_activation, kernel_initializer=kernel_initializer,
+                     batch_norm_momentum=momentum,
+                     classifier_activation=classifier_activation, kernel_initializer=kernel_initializer,
                      kernel_regularizer=kernel_regularizer)
     elif pooling == "avg":
         x = keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
