@@ -79,6 +79,7 @@ source "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 export CONVNET_MODE=quick          # the stored outputs are those of quick mode
 export TF_CPP_MIN_LOG_LEVEL=3   # TensorFlow C++ logs carry timestamps; see the bootstrap block
+export TF_ENABLE_ONEDNN_OPTS="${TF_ENABLE_ONEDNN_OPTS:-1}"  # as `import utils` sets it, for tests that import TensorFlow first
 echo "test.sh: $stack stack: $(python -V 2>&1), $(python -c 'import tensorflow as tf, keras, numpy; print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, NumPy {numpy.__version__}")' 2>/dev/null); pytest ${targets[*]}"
 if [ "$stack" = pinned ]; then  # hygiene does not depend on the stack: checked once
   python tools/nbtools.py fmt --check

@@ -357,7 +357,8 @@ def fit_or_resume(model, train_ds, *, epochs: int, folder, tag: str, validation_
         folder: The run's folder (:func:`run_dir`).
         tag: A short name of this training in the folder, e.g. ``"main"``: letters, digits, ``-``, ``_``.
         validation_data: Evaluated after every epoch, as in ``fit``. Defaults to None.
-        verbose: ``fit``'s verbosity. Defaults to 2: one line per epoch.
+        verbose: ``fit``'s verbosity. Defaults to 2: one line per epoch, and in a
+            notebook a live line of the running epoch's step (:func:`progress.live_progress`).
         steps_per_epoch: As in ``fit``. Defaults to None (the whole dataset).
         tensorboard: Also write TensorBoard logs to ``logs/<tag>/`` where the
             ``tensorboard`` package is installed. Defaults to True.
@@ -394,8 +395,13 @@ def fit_or_resume(model, train_ds, *, epochs: int, folder, tag: str, validation_
             callbacks.append(keras.callbacks.TensorBoard(log_dir=str(folder / "logs" / tag)))
         except ImportError:
             pass  # the CSV log is kept either way
+    if verbose:
+        from utils import progress  # a live "epoch 1/30, step 120/352" line in a notebook
+
+        callbacks.append(progress.live_progress())
     model.fit(train_ds, epochs=int(epochs), validation_data=validation_data, callbacks=callbacks,
-              verbose=verbose, steps_per_epoch=steps_per_epoch)
+              verbose=verbose, steps_per_epoch=steps_per_epoch,
+              shuffle=False)  # the pipeline shuffles (this only silences Keras' note that it would not)
     model.save_weights(weights)
     return _read_log(log)
 
@@ -447,7 +453,7 @@ def train_and_validate(recipe: dict, train, val, *, epochs: int, config: str = "
         model = build_model(recipe, classes=classes, config=config, kernel_initializer=kernel_initializer)
         compile_model(model, recipe, total_steps=int(epochs) * per_epoch)
     history = model.fit(train_ds, epochs=int(epochs), validation_data=val_ds, verbose=0,
-                        steps_per_epoch=steps_per_epoch).history
+                        steps_per_epoch=steps_per_epoch, shuffle=False).history  # the pipeline shuffles
     best = int(np.argmax(history["val_accuracy"]))
     return {"best_val_accuracy": float(history["val_accuracy"][best]), "best_epoch": best + 1, "history": history}
 
