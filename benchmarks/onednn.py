@@ -31,7 +31,6 @@ sys.path.insert(0, sys.argv[1])
 import numpy as np
 import utils  # noqa: F401  (keeps a TF_ENABLE_ONEDNN_OPTS set by the caller)
 import keras
-import tensorflow as tf
 from utils import cifar, config, resnet
 config.set_seeds(0)
 net, steps = sys.argv[2], int(sys.argv[3])

@@ -49,3 +49,9 @@ def test_ensure_pydot_installs_only_when_missing(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     config.ensure_pydot()
     assert calls[-1] == [sys.executable, "-m", "pip", "install", "-q", "pydot"]
+
+
+def test_shown_path_is_relative_inside_the_repository_and_whole_outside(tmp_path):
+    inside = config.REPO_ROOT / "outputs" / "05_vgg19_cifar10" / "quick-20261201-141011"
+    assert config.shown_path(inside) == str(Path("outputs", "05_vgg19_cifar10", "quick-20261201-141011"))
+    assert config.shown_path(tmp_path / "drive" / "run") == str((tmp_path / "drive" / "run").resolve())

@@ -82,6 +82,19 @@ def output_dir(*parts: str) -> Path:
     return folder
 
 
+def shown_path(path: str | os.PathLike) -> str:
+    """``path`` as a notebook should print it: relative to the repository when inside it.
+
+    A stored output then names no machine's folders (``outputs/05_vgg19_cifar10/...``);
+    a folder elsewhere (``CONVNET_OUTPUT_DIR`` on Google Drive) is printed whole.
+    """
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
 def new_run_dir(name: str, mode: str) -> Path:
     """Return a new, empty folder ``outputs/<name>/<mode>-<UTC time>`` for one training run.
 
@@ -180,8 +193,8 @@ def import_tensorflow_quietly() -> None:
     CPUs with AVX-512 neural-network instructions, so on other x86 CPUs (AMD's, older
     Intel laptops, the two-core machines our CI runs on) convolutions run on slower
     kernels: measured here, training ResNet50 ran 2.5x and the CIFAR VGG19 1.85x faster
-    with them (``python benchmarks/onednn.py``). They change round-off, never results;
-    set ``TF_ENABLE_ONEDNN_OPTS=0`` before ``import utils`` to go back. A GPU is unaffected.
+    with them (``python benchmarks/onednn.py``). They change float round-off, so trained
+    numbers differ slightly from a run without them; set ``TF_ENABLE_ONEDNN_OPTS=0`` before ``import utils`` to go back. A GPU is unaffected.
     """
     import sys
 
