@@ -99,7 +99,8 @@ fi
 
 # Graphviz's `dot` draws the model diagrams (keras.utils.plot_model). It is a system
 # program, not a pip package: install it where we can, explain where we cannot.
-if ! command -v dot >/dev/null 2>&1; then
+# CONVNET_SETUP_SYSTEM=0 skips this (scripts/test.sh: the other stack's setup does it).
+if [ "${CONVNET_SETUP_SYSTEM:-1}" != 0 ] && ! command -v dot >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "Installing Graphviz with apt-get"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null

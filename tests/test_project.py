@@ -202,3 +202,35 @@ def test_readme_documents_the_test_commands_of_both_stacks():
     # CI runs README's one command, without choosing a stack
     assert re.search(r"^bash scripts/test.sh </dev/null", ci, re.M), ".ci/run must run `bash scripts/test.sh`"
     assert ".venv-colab/" in (REPO_ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
+
+
+def _test_sh_array(name: str) -> list[str]:
+    text = (REPO_ROOT / "scripts" / "test.sh").read_text(encoding="utf-8")
+    match = re.search(rf"^{name}=\(([^)]*)\)$", text, re.M)
+    assert match, f"scripts/test.sh: expected a line {name}=(...)"
+    return match[1].split()
+
+
+def _notebooks_in(targets: list[str]) -> list[str]:
+    """The notebooks that nbval compares for these pytest targets (a folder means all of it)."""
+    found = []
+    for target in targets:
+        path = REPO_ROOT / target
+        found += sorted(p.name for p in path.glob("*.ipynb")) if path.is_dir() else [path.name]
+        assert path.exists(), f"scripts/test.sh names {target}, which does not exist"
+    return found
+
+
+def test_every_notebook_is_compared_once_by_the_default_test_run_and_unit_tests_run_on_both_stacks():
+    notebooks = sorted(p.name for p in (REPO_ROOT / "notebooks").glob("*.ipynb"))
+    compared = _notebooks_in(_test_sh_array("BOTH_LANE1_PINNED") + _test_sh_array("BOTH_LANE2_PINNED")
+                             + _test_sh_array("COLAB_TARGETS"))
+    assert sorted(compared) == notebooks, (
+        f"--stack both must compare each notebook (or its exercise copy) exactly once. Expected: {notebooks}. "
+        f"Received: {sorted(compared)}"
+    )
+    assert "tests" in _test_sh_array("COLAB_TARGETS")
+    assert "tests" in _test_sh_array("BOTH_LANE1_PINNED") + _test_sh_array("BOTH_LANE2_PINNED")
+    # Alone, the pinned stack compares every notebook; Colab's runs the unit tests
+    assert _notebooks_in(_test_sh_array("PINNED_TARGETS")) == notebooks
+    assert "tests" in _test_sh_array("PINNED_TARGETS")
