@@ -96,9 +96,13 @@ hygiene() {  # does not depend on the stack: checked once, on the pinned one
   )
 }
 
-# Prefix every line of standard input with "[$1] ", line by line.
+# Prefix every line of standard input with "[$1] ", as each line arrives (awk may wait for a
+# whole block of input first, mawk does).
 label() {
-  awk -v tag="[$1] " '{ print tag $0; fflush() }'
+  local line
+  while IFS= read -r line || [ -n "$line" ]; do
+    printf '[%s] %s\n' "$1" "$line"
+  done
 }
 
 # pytest's 5 means "no tests collected". With pytest options (e.g. -k vgg) one share may
@@ -157,15 +161,15 @@ case "$stack" in
       local s=0
       hygiene 2>&1 | label "pinned hygiene" || s=$?
       if [ "$s" != 0 ]; then return "$s"; fi
-      run_pytest pinned "${BOTH_LANE1_PINNED[@]}" -- "$@" 2>&1 | label "pinned 04-05" || s=$?
+      run_pytest pinned "${BOTH_LANE1_PINNED[@]}" -- -v "$@" 2>&1 | label "pinned 04-05" || s=$?
       echo "test.sh: lane 1 (pinned hygiene, notebooks 04-05) finished with exit status $s after $(( SECONDS - start )) s"
       return "$s"
     }
     lane2() {
       local c=0 p=0
-      run_pytest colab "${COLAB_TARGETS[@]}" -- "$@" 2>&1 | label "colab" || c=$?
+      run_pytest colab "${COLAB_TARGETS[@]}" -- -v "$@" 2>&1 | label "colab" || c=$?
       echo "test.sh: colab stack finished with exit status $c after $(( SECONDS - start )) s"
-      run_pytest pinned "${BOTH_LANE2_PINNED[@]}" -- "$@" 2>&1 | label "pinned unit+01" || p=$?
+      run_pytest pinned "${BOTH_LANE2_PINNED[@]}" -- -v "$@" 2>&1 | label "pinned unit+01" || p=$?
       echo "test.sh: lane 2 (colab; pinned unit tests, notebook 01) finished with exit statuses $c, $p after $(( SECONDS - start )) s"
       combine "$with_options" "$c" "$p" > "$lane2_status_file"
     }
