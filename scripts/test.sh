@@ -19,8 +19,8 @@
 #   every notebook's stored outputs once: 01, 04 and 05 on the pinned stack (notebooks/),
 #   02 and 03 on Colab's (through their exercise copies; the pinned stack's nbval of
 #   notebooks/02-03 would repeat the same cells). The work runs in two lanes at once, since
-#   one lane leaves much of a two-core machine idle (the unit tests use one core, TensorFlow's
-#   training steps rarely both): lane 1 the hygiene and notebooks 04 and 05, lane 2 Colab's
+#   one lane leaves much of a two-core machine idle (serially: 70 CPU minutes in 56; the unit
+#   tests use one core): lane 1 the hygiene and notebooks 04 and 05, lane 2 Colab's
 #   share, then the pinned stack's unit tests and notebook 01. Each output line starts with
 #   its share's name. It fails if any share fails or a stack cannot be built (where Python
 #   3.13 is missing the pinned stack's whole share still runs, and the run fails).
