@@ -110,14 +110,14 @@ label() {
 combine() {
   local with_options="$1"
   shift
-  local all_five=1 status=0 s
+  local all_five=1 s
   for s in "$@"; do [ "$s" = 5 ] || all_five=0; done
   if [ "$all_five" = 1 ]; then echo 5; return; fi
   for s in "$@"; do
     if [ "$s" = 5 ] && [ "$with_options" = 1 ]; then continue; fi
     if [ "$s" != 0 ]; then echo "$s"; return; fi
   done
-  echo "$status"
+  echo 0
 }
 
 with_options=0

@@ -216,8 +216,8 @@ def _notebooks_in(targets: list[str]) -> list[str]:
     found = []
     for target in targets:
         path = REPO_ROOT / target
-        found += sorted(p.name for p in path.glob("*.ipynb")) if path.is_dir() else [path.name]
         assert path.exists(), f"scripts/test.sh names {target}, which does not exist"
+        found += sorted(p.name for p in path.glob("*.ipynb")) if path.is_dir() else [path.name]
     return found
 
 

@@ -194,7 +194,8 @@ def import_tensorflow_quietly() -> None:
     Intel laptops, the two-core machines our CI runs on) convolutions run on slower
     kernels: measured here, training ResNet50 ran 2.5x and the CIFAR VGG19 1.85x faster
     with them (``python benchmarks/onednn.py``). They change float round-off, so trained
-    numbers differ slightly from a run without them; set ``TF_ENABLE_ONEDNN_OPTS=0`` before ``import utils`` to go back. A GPU is unaffected.
+    numbers differ slightly from a run without them; set ``TF_ENABLE_ONEDNN_OPTS=0``
+    before ``import utils`` to go back. A GPU is unaffected.
     """
     import sys
 
