@@ -1,6 +1,6 @@
 """Benchmark: notebook 05's VGG19 on CIFAR-10, trained from a cold start; and its speed against keras.applications.
 
-Usage: python benchmarks/vgg19_cifar10.py [--recipe quick|full|source] [--epochs N] [--seed 0]
+Usage: python benchmarks/vgg19_cifar10.py [--recipe quick|full|source] [--epochs N] [--shift S] [--seed 0]
        python benchmarks/vgg19_cifar10.py --speed [--train-per-class 100] [--test-per-class 50]
            [--epochs 2] [--batch 128] [--fc-units 512] [--steps 2] [--rounds 6]
 
@@ -11,6 +11,9 @@ recipe at the quick mode's width), trains it with ``fit`` on the other 45,000 im
 exactly as the notebook's main run does, and prints the wall time of ``fit``, training
 images per second, and the accuracy on the validation split and on the whole
 10,000-image test set. Op determinism is on, as in the notebook (``config.set_seeds``).
+``--epochs`` and ``--shift`` (the largest random shift, a fraction of the side; the
+source's is 0.125, quick mode's 0) override the recipe's, e.g. to measure what shifts
+cost a short run.
 
 ``--speed``: three full-width VGG19s with the notebook's CIFAR head, trained in one
 process with the same recipe on the same images (SGD with Nesterov momentum 0.9,
@@ -66,9 +69,6 @@ def _add_l2(model, regularizer):
 
 def cold_start(args):
     started = time.perf_counter()
-    config.set_seeds(args.seed)
-    (x_all, y_all), (x_test, y_test) = data.load_cifar10(seed=0)
-    (x_train, y_train), (x_val, y_val) = cifar.split_validation(x_all, y_all, per_class=500, seed=0)
     if args.recipe == "source":
         quick = cifar.RECIPE["quick"]
         recipe = {**cifar.SOURCE, "width": quick["width"], "fc_units": quick["fc_units"]}
@@ -76,6 +76,12 @@ def cold_start(args):
         recipe = dict(cifar.RECIPE[args.recipe])
     if args.epochs:
         recipe["epochs"] = args.epochs
+    if args.shift is not None:
+        recipe["shift"] = args.shift
+    cifar.check_recipe(recipe)  # a bad --epochs or --shift is refused before any data is loaded
+    config.set_seeds(args.seed)
+    (x_all, y_all), (x_test, y_test) = data.load_cifar10(seed=0)
+    (x_train, y_train), (x_val, y_val) = cifar.split_validation(x_all, y_all, per_class=500, seed=0)
     train_ds = cifar.dataset(x_train, y_train, recipe["batch_size"], training=True, shift=recipe["shift"],
                              seed=args.seed)
     total = recipe["epochs"] * len(train_ds)
@@ -102,6 +108,7 @@ def main():
     parser.add_argument("--train-per-class", type=int, default=100)
     parser.add_argument("--test-per-class", type=int, default=50)
     parser.add_argument("--epochs", type=int, default=None, help="default: the recipe's (--speed: 2)")
+    parser.add_argument("--shift", type=float, default=None, help="the largest random shift; default: the recipe's")
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--fc-units", type=int, default=512)
     parser.add_argument("--steps", type=int, default=2, help="timed steps per model and round")
