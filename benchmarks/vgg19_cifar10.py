@@ -74,7 +74,7 @@ def cold_start(args):
         recipe = {**cifar.SOURCE, "width": quick["width"], "fc_units": quick["fc_units"]}
     else:
         recipe = dict(cifar.RECIPE[args.recipe])
-    if args.epochs:
+    if args.epochs is not None:
         recipe["epochs"] = args.epochs
     if args.shift is not None:
         recipe["shift"] = args.shift
@@ -114,6 +114,11 @@ def main():
     parser.add_argument("--steps", type=int, default=2, help="timed steps per model and round")
     parser.add_argument("--rounds", type=int, default=6, help="alternations of the three models")
     args = parser.parse_args()
+    if args.epochs is not None and args.epochs < 1:
+        parser.error(f"--epochs must be a positive integer. Received: --epochs {args.epochs}")
+    if args.speed and args.shift is not None:
+        parser.error("--shift applies to the cold start only; --speed trains with the source's shifts (0.125). "
+                     f"Received: --speed --shift {args.shift}")
     if args.speed:
         speed(args)
     else:
@@ -121,7 +126,7 @@ def main():
 
 
 def speed(args):
-    args.epochs = args.epochs or 2
+    args.epochs = 2 if args.epochs is None else args.epochs
     (x_train, y_train), (x_test, y_test) = data.load_cifar10(
         train_per_class=args.train_per_class, test_per_class=args.test_per_class, seed=0)
     x_test_in = transfer.preprocess_caffe(x_test)
