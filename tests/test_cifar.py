@@ -83,6 +83,7 @@ def test_dataset_is_caffe_input_with_one_hot_labels():
     train = cifar.dataset(x, y, 4, training=True, classes=4)
     batch, _ = next(iter(train))
     assert batch.shape == (4, 32, 32, 3) and len(train) == 3
+    assert train.options().autotune.enabled is False  # its iterators end at once (data.without_autotune)
     with pytest.raises(ValueError, match="Received: x of shape \\(10, 32, 32, 3\\), y of shape \\(3,\\)"):
         cifar.dataset(x, y[:3], 4, training=False)
 

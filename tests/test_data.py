@@ -451,3 +451,56 @@ def test_folder_digest_of_mirror_matches_readme():
     # Last on purpose: it also shows that the tests above left the mirror untouched.
     assert data.folder_digest(IMAGES) == IMAGES_DIGEST
 
+
+
+def test_without_autotune_turns_autotuning_off_and_keeps_the_batches():
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.range(10).map(lambda i: i * 2, num_parallel_calls=tf.data.AUTOTUNE).batch(4)
+    assert ds.options().autotune.enabled is not False  # tf.data's default: autotuning on
+    off = data.without_autotune(ds)
+    assert off.options().autotune.enabled is False
+    expected = [[0, 2, 4, 6], [8, 10, 12, 14], [16, 18]]
+    assert [b.numpy().tolist() for b in off] == [b.numpy().tolist() for b in ds] == expected
+    with pytest.raises(TypeError, match="must be a tf.data.Dataset. Received: ndarray"):
+        data.without_autotune(np.arange(3))
+
+
+def test_batches_are_what_fit_makes_of_arrays():
+    x, y = np.arange(10 * 3, dtype=np.float32).reshape(10, 3), np.arange(10) % 2
+    ds = data.batches(x, y, 4)
+    assert ds.options().autotune.enabled is False
+    parts = list(ds)
+    assert [len(b[0]) for b in parts] == [4, 4, 2]  # the last batch smaller, as in fit(x, y, batch_size=4)
+    assert np.array_equal(np.concatenate([b[0].numpy() for b in parts]), x)  # in order
+    assert np.array_equal(np.concatenate([b[1].numpy() for b in parts]), y)
+    only_x = list(data.batches(x, None, 8))  # for predict
+    assert [tuple(b.shape) for b in only_x] == [(8, 3), (2, 3)]
+
+
+def test_batches_shuffle_anew_every_epoch_and_alike_with_a_seed():
+    x = np.arange(50)
+
+    def epoch(ds):
+        return np.concatenate([b[0].numpy() for b in ds])
+
+    ds = data.batches(x, x % 5, 8, shuffle=True, seed=3)
+    first, second = epoch(ds), epoch(ds)
+    assert sorted(first) == sorted(second) == list(range(50))  # every example once an epoch
+    assert not np.array_equal(first, x) and not np.array_equal(first, second)
+    assert np.array_equal(epoch(data.batches(x, x % 5, 8, shuffle=True, seed=3)), first)
+    pairs = np.concatenate([np.stack([b[0].numpy(), b[1].numpy()], 1) for b in ds])
+    assert np.array_equal(pairs[:, 1], pairs[:, 0] % 5)  # labels travel with their examples
+
+
+@pytest.mark.parametrize("x, y, batch_size, received", [
+    (np.zeros((4, 2)), np.zeros(4), 0, "batch_size=0"),
+    (np.zeros((4, 2)), np.zeros(4), 2.0, "batch_size=2.0"),
+    (np.zeros((4, 2)), np.zeros(4), True, "batch_size=True"),
+    (np.zeros((0, 2)), np.zeros(0), 2, "x of shape (0, 2)"),
+    (np.float32(1), None, 2, "x of shape ()"),
+    (np.zeros((4, 2)), np.zeros(3), 2, "x of shape (4, 2), y of shape (3,)"),
+])
+def test_batches_bad_input_is_refused_before_any_work(x, y, batch_size, received):
+    with pytest.raises(ValueError, match=re.escape(f"Received: {received}")):
+        data.batches(x, y, batch_size)

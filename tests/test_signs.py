@@ -720,7 +720,7 @@ def _epoch(dataset):
 def test_make_dataset_batches_for_evaluation():
     x, y = _tiny_images(10), np.arange(10) % 3
     dataset = signs.make_dataset(x, y, 3, batch_size=4)
-    assert len(dataset) == 3
+    assert len(dataset) == 3 and dataset.options().autotune.enabled is False  # data.without_autotune
     shapes = [(tuple(i.shape), tuple(l.shape)) for i, l in dataset]
     assert shapes == [((4, 8, 8, 3), (4, 3)), ((4, 8, 8, 3), (4, 3)), ((2, 8, 8, 3), (2, 3))]
     images, labels = _epoch(dataset)

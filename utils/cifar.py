@@ -185,7 +185,8 @@ def dataset(x, y, batch_size: int, *, training: bool, shift: float = 0.125, clas
             subtracted from R, G, B (False: what the source fed its network). Defaults to True.
 
     Returns:
-        A ``tf.data.Dataset`` of ``(images, one_hot_labels)``, prefetched.
+        A ``tf.data.Dataset`` of ``(images, one_hot_labels)``, prefetched, without autotuning
+        (:func:`utils.data.without_autotune`: otherwise each epoch could end with seconds of idle CPU).
     """
     import keras
     import tensorflow as tf
@@ -213,7 +214,8 @@ def dataset(x, y, batch_size: int, *, training: bool, shift: float = 0.125, clas
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if training:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size).map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return data.without_autotune(ds)  # an iterator that ends at once, every epoch
 
 
 def build_model(recipe: dict, *, classes: int = 10, input_shape=(32, 32, 3), kernel_initializer="he_normal",

@@ -246,6 +246,73 @@ def pick_per_class(groups, n: int | None, seed: int = 0) -> list[list]:
     return [[g[i] for i in np.sort(rng.choice(len(g), size=n, replace=False))] for g in groups]
 
 
+def without_autotune(dataset):
+    """Return ``dataset`` with tf.data's autotuning turned off, so that its iterators end at once.
+
+    With autotuning on (tf.data's default), deleting an iterator waits for the autotuner's
+    next round, and those rounds come up to 10 s apart: Keras deletes an iterator after
+    every epoch of ``fit`` and after every ``evaluate`` and ``predict``, so each of them
+    could end with seconds of idle CPU (TensorFlow 2.20 and 2.21, measured by
+    ``python benchmarks/tfdata_iterator_wait.py``). Turned off, the batches are the same and
+    ``num_parallel_calls=tf.data.AUTOTUNE`` still runs a map on several threads.
+
+    Args:
+        dataset: A ``tf.data.Dataset``.
+
+    Returns:
+        The same pipeline, with ``options().autotune.enabled`` False.
+
+    Raises:
+        TypeError: If ``dataset`` is not a ``tf.data.Dataset``.
+    """
+    import tensorflow as tf  # here, not at the top: the rest of this module needs only NumPy
+
+    if not isinstance(dataset, tf.data.Dataset):
+        raise TypeError(f"dataset must be a tf.data.Dataset. Received: {type(dataset).__name__}")
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.with_options(options)
+
+
+def batches(x, y, batch_size: int, *, shuffle: bool = False, seed: int = 0):
+    """Arrays as a ``tf.data`` pipeline of ``(x, y)`` batches, for ``fit``, ``evaluate`` and ``predict``.
+
+    What Keras does with arrays (``model.fit(x, y, batch_size=...)``), in a pipeline whose
+    iterators end at once (:func:`without_autotune`). With ``shuffle`` the order changes
+    every epoch, drawn from ``seed``.
+
+    Args:
+        x: An array of N examples (``(N, ...)``).
+        y: N labels, or None for inputs alone (``predict``).
+        batch_size: Examples per batch, a positive integer; the last batch may be smaller.
+        shuffle: Shuffle all N examples anew every epoch. Defaults to False.
+        seed: The shuffle's seed. Defaults to 0.
+
+    Returns:
+        A ``tf.data.Dataset`` of ``(x, y)`` batches (of ``x`` batches if ``y`` is None).
+
+    Raises:
+        ValueError: For a bad ``batch_size``, no examples, or ``x`` and ``y`` of different
+            lengths, before anything is built.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer. Received: batch_size={batch_size!r}")
+    x = np.asarray(x)
+    if x.ndim == 0 or len(x) == 0:
+        raise ValueError(f"x must hold at least one example (shape (N, ...), N > 0). Received: x of shape {x.shape}")
+    if y is not None:
+        y = np.asarray(y)
+        if y.ndim == 0 or len(y) != len(x):
+            raise ValueError(f"x and y must hold the same number of examples. Received: x of shape {x.shape}, "
+                             f"y of shape {y.shape}")
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    return without_autotune(ds.batch(batch_size).prefetch(tf.data.AUTOTUNE))
+
+
 def decode_images(paths, size: tuple[int, int] = (32, 32)) -> np.ndarray:
     """Decode image files into one uint8 RGB array of shape ``(N, height, width, 3)``.
 

@@ -694,7 +694,8 @@ def make_dataset(x, y, classes, *, batch_size: int = 32, training: bool = False,
         seed: Seed of the shuffling and the augmentation.
 
     Returns:
-        A ``tf.data.Dataset`` of ``(images float32 in [0, 1], one-hot labels)`` batches.
+        A ``tf.data.Dataset`` of ``(images float32 in [0, 1], one-hot labels)`` batches, without
+        autotuning (:func:`utils.data.without_autotune`).
 
     Raises:
         ValueError: For images that are not uint8 ``(N, H, W, 3)``, labels of another
@@ -718,7 +719,7 @@ def make_dataset(x, y, classes, *, batch_size: int = 32, training: bool = False,
         augment = augmenter(seed)
         dataset = dataset.map(lambda images, onehot: (augment(images, training=True), onehot),
                               num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return data.without_autotune(dataset.prefetch(tf.data.AUTOTUNE))  # iterators that end at once
 
 
 def compile_model(model, learning_rate: float, steps: int):
