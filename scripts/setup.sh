@@ -95,7 +95,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   # pinned versions several times faster than pip; CONVNET_INSTALLER=pip forces pip.
   uv="${CONVNET_UV:-$(command -v uv 2>/dev/null || true)}"
   if [ "${CONVNET_INSTALLER:-auto}" != pip ] && [ -n "$uv" ] && "$uv" --version >/dev/null 2>&1; then
-    echo "Installing $(basename "$REQUIREMENTS") into $VENV with $("$uv" --version) (first run: about a minute)"
+    echo "Installing $(basename "$REQUIREMENTS") into $VENV with $("$uv" --version) (first run: under a minute)"
     if ! "$uv" pip install --quiet --python "$VENV/bin/python" -r "$REQUIREMENTS"; then
       echo "warning: uv could not install $(basename "$REQUIREMENTS"); trying pip" >&2
       uv=""
