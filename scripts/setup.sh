@@ -94,14 +94,13 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   # uv, where it is installed (CONVNET_UV names it, else the uv on PATH), installs the same
   # pinned versions several times faster than pip; CONVNET_INSTALLER=pip forces pip.
   uv="${CONVNET_UV:-$(command -v uv 2>/dev/null || true)}"
-  if [ "${CONVNET_INSTALLER:-auto}" != pip ] && [ -n "$uv" ] && "$uv" --version >/dev/null 2>&1; then
-    echo "Installing $(basename "$REQUIREMENTS") into $VENV with $("$uv" --version) (first run: under a minute)"
-    if ! "$uv" pip install --quiet --python "$VENV/bin/python" -r "$REQUIREMENTS"; then
-      echo "warning: uv could not install $(basename "$REQUIREMENTS"); trying pip" >&2
-      uv=""
-    fi
-  else
+  if [ "${CONVNET_INSTALLER:-auto}" = pip ] || [ -z "$uv" ] || ! "$uv" --version >/dev/null 2>&1; then
     uv=""
+  fi
+  if [ -n "$uv" ]; then
+    echo "Installing $(basename "$REQUIREMENTS") into $VENV with $("$uv" --version) (first run: under a minute)"
+    "$uv" pip install --quiet --python "$VENV/bin/python" -r "$REQUIREMENTS" ||
+      { echo "warning: uv could not install $(basename "$REQUIREMENTS"); trying pip" >&2; uv=""; }
   fi
   if [ -z "$uv" ]; then
     echo "Installing $(basename "$REQUIREMENTS") into $VENV with pip (first run: a few minutes)"

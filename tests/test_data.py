@@ -452,7 +452,6 @@ def test_folder_digest_of_mirror_matches_readme():
     assert data.folder_digest(IMAGES) == IMAGES_DIGEST
 
 
-
 def test_without_autotune_turns_autotuning_off_and_keeps_the_batches():
     import tensorflow as tf
 

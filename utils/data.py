@@ -295,8 +295,7 @@ def batches(x, y, batch_size: int, *, shuffle: bool = False, seed: int = 0):
         ValueError: For a bad ``batch_size``, no examples, or ``x`` and ``y`` of different
             lengths, before anything is built.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer. Received: batch_size={batch_size!r}")
+    _check_count("batch_size", batch_size, 1, None)
     x = np.asarray(x)
     if x.ndim == 0 or len(x) == 0:
         raise ValueError(f"x must hold at least one example (shape (N, ...), N > 0). Received: x of shape {x.shape}")
