@@ -1,6 +1,7 @@
 """Benchmark: notebook 05's VGG19 on CIFAR-10, trained from a cold start; and its speed against keras.applications.
 
-Usage: python benchmarks/vgg19_cifar10.py [--recipe quick|full|source] [--epochs N] [--shift S] [--seed 0]
+Usage: python benchmarks/vgg19_cifar10.py [--recipe quick|full|source] [--epochs N] [--shift S] [--width W]
+           [--learning-rate LR] [--seed 0]
        python benchmarks/vgg19_cifar10.py --speed [--train-per-class 100] [--test-per-class 50]
            [--epochs 2] [--batch 128] [--fc-units 512] [--steps 2] [--rounds 6]
 
@@ -11,9 +12,10 @@ recipe at the quick mode's width), trains it with ``fit`` on the other 45,000 im
 exactly as the notebook's main run does, and prints the wall time of ``fit``, training
 images per second, and the accuracy on the validation split and on the whole
 10,000-image test set. Op determinism is on, as in the notebook (``config.set_seeds``).
-``--epochs`` and ``--shift`` (the largest random shift, a fraction of the side; the
-source's is 0.125, quick mode's 0) override the recipe's, e.g. to measure what shifts
-cost a short run.
+``--epochs``, ``--shift`` (the largest random shift, a fraction of the side; the
+source's is 0.125, quick mode's 0), ``--width`` (the filters' multiplier; quick mode's is
+0.125) and ``--learning-rate`` (the peak) override the recipe's, e.g. to measure what
+shifts cost a short run, or a wider network on the same budget.
 
 ``--speed``: three full-width VGG19s with the notebook's CIFAR head, trained in one
 process with the same recipe on the same images (SGD with Nesterov momentum 0.9,
@@ -78,6 +80,10 @@ def cold_start(args):
         recipe["epochs"] = args.epochs
     if args.shift is not None:
         recipe["shift"] = args.shift
+    if args.width is not None:
+        recipe["width"] = args.width
+    if args.learning_rate is not None:
+        recipe["learning_rate"] = args.learning_rate
     cifar.check_recipe(recipe)  # a bad --epochs or --shift is refused before any data is loaded
     config.set_seeds(args.seed)
     (x_all, y_all), (x_test, y_test) = data.load_cifar10(seed=0)
@@ -109,6 +115,8 @@ def main():
     parser.add_argument("--test-per-class", type=int, default=50)
     parser.add_argument("--epochs", type=int, default=None, help="default: the recipe's (--speed: 2)")
     parser.add_argument("--shift", type=float, default=None, help="the largest random shift; default: the recipe's")
+    parser.add_argument("--width", type=float, default=None, help="the width multiplier; default: the recipe's")
+    parser.add_argument("--learning-rate", type=float, default=None, help="the peak learning rate; default: the recipe's")
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--fc-units", type=int, default=512)
     parser.add_argument("--steps", type=int, default=2, help="timed steps per model and round")
@@ -119,6 +127,11 @@ def main():
     if args.speed and args.shift is not None:
         parser.error("--shift applies to the cold start only; --speed trains with the source's shifts (0.125). "
                      f"Received: --speed --shift {args.shift}")
+    for name in ("width", "learning_rate"):
+        if args.speed and getattr(args, name) is not None:
+            flag = "--" + name.replace("_", "-")
+            parser.error(f"{flag} applies to the cold start only; --speed trains full-width VGG19s at rate 0.01. "
+                         f"Received: --speed {flag} {getattr(args, name)}")
     if args.speed:
         speed(args)
     else:

@@ -20,8 +20,8 @@
 #   02 and 03 on Colab's (through their exercise copies; the pinned stack's nbval of
 #   notebooks/02-03 would repeat the same cells). The work runs in two lanes at once, since
 #   one lane leaves much of a two-core machine idle (serially: 70 CPU minutes in 56; the unit
-#   tests use one core): lane 1 the hygiene and notebooks 04 and 05, lane 2 Colab's
-#   share, then the pinned stack's unit tests and notebook 01. Each output line starts with
+#   tests use one core): lane 1 the hygiene, three of the pinned stack's unit-test files and
+#   notebooks 04 and 05, lane 2 Colab's share, then the other pinned unit tests and notebook 01. Each output line starts with
 #   its share's name. It fails if any share fails or a stack cannot be built (where Python
 #   3.13 is missing the pinned stack's whole share still runs, and the run fails).
 # Extra arguments go to pytest, e.g. bash scripts/test.sh --stack colab -k vgg -x
@@ -31,8 +31,14 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # What each share runs (tests/test_project.py checks that --stack both compares every notebook).
 PINNED_TARGETS=(tests notebooks)
 COLAB_TARGETS=(tests exercises/02_receptive_fields.ipynb exercises/03_residual_blocks.ipynb)
-BOTH_LANE1_PINNED=(notebooks/04_resnet50_signs.ipynb notebooks/05_vgg19_cifar10.ipynb)
-BOTH_LANE2_PINNED=(tests notebooks/01_vgg16_from_the_paper.ipynb)
+# --stack both splits the pinned stack's unit tests between its two lanes, to even them out
+# (each file in one lane: tests/test_project.py checks it).
+BOTH_LANE1_PINNED=(tests/test_cifar.py tests/test_data.py tests/test_notebooks.py
+                   notebooks/04_resnet50_signs.ipynb notebooks/05_vgg19_cifar10.ipynb)
+BOTH_LANE2_PINNED=(tests/test_checks.py tests/test_colab_stack.py tests/test_config.py tests/test_distribute.py
+                   tests/test_notebook05_full.py tests/test_profiling.py tests/test_progress.py
+                   tests/test_project.py tests/test_receptive_field.py tests/test_resnet.py tests/test_signs.py
+                   tests/test_transfer.py tests/test_vgg.py notebooks/01_vgg16_from_the_paper.ipynb)
 
 stack=both
 if [ "${1:-}" = "--stack" ]; then
@@ -161,16 +167,16 @@ case "$stack" in
       local s=0
       hygiene 2>&1 | label "pinned hygiene" || s=$?
       if [ "$s" != 0 ]; then return "$s"; fi
-      run_pytest pinned "${BOTH_LANE1_PINNED[@]}" -- -v "$@" 2>&1 | label "pinned 04-05" || s=$?
-      echo "test.sh: lane 1 (pinned hygiene, notebooks 04-05) finished with exit status $s after $(( SECONDS - start )) s"
+      run_pytest pinned "${BOTH_LANE1_PINNED[@]}" -- -v "$@" 2>&1 | label "pinned unit A+04-05" || s=$?
+      echo "test.sh: lane 1 (pinned hygiene, part of the unit tests, notebooks 04-05) finished with exit status $s after $(( SECONDS - start )) s"
       return "$s"
     }
     lane2() {
       local c=0 p=0
       run_pytest colab "${COLAB_TARGETS[@]}" -- -v "$@" 2>&1 | label "colab" || c=$?
       echo "test.sh: colab stack finished with exit status $c after $(( SECONDS - start )) s"
-      run_pytest pinned "${BOTH_LANE2_PINNED[@]}" -- -v "$@" 2>&1 | label "pinned unit+01" || p=$?
-      echo "test.sh: lane 2 (colab; pinned unit tests, notebook 01) finished with exit statuses $c, $p after $(( SECONDS - start )) s"
+      run_pytest pinned "${BOTH_LANE2_PINNED[@]}" -- -v "$@" 2>&1 | label "pinned unit B+01" || p=$?
+      echo "test.sh: lane 2 (colab; the rest of the pinned unit tests, notebook 01) finished with exit statuses $c, $p after $(( SECONDS - start )) s"
       combine "$with_options" "$c" "$p" > "$lane2_status_file"
     }
     lane2_status_file="$(mktemp)"

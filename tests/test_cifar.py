@@ -23,10 +23,10 @@ def test_recipes_have_every_key_and_keep_the_source_optimiser_settings():
         assert cifar.check_recipe(recipe) is recipe
     assert cifar.SOURCE["schedule"] == "piecewise" and cifar.SOURCE["batch_norm_momentum"] == 0.99
     # Short runs need faster BatchNorm averages (notebook 04's finding); full mode shifts as the source did,
-    # quick mode's three epochs only flip (shifts cost an underfitting run accuracy: notebook 05, section 4).
+    # quick mode's six epochs only flip (shifts cost an underfitting run accuracy: notebook 05, section 4).
     assert all(r["batch_norm_momentum"] == 0.9 for r in cifar.RECIPE.values())
     assert cifar.RECIPE["full"]["shift"] == cifar.SOURCE["shift"] == 0.125 and cifar.RECIPE["quick"]["shift"] == 0.0
-    assert cifar.RECIPE["full"]["width"] == 1.0 and cifar.RECIPE["quick"]["width"] == 0.25
+    assert cifar.RECIPE["full"]["width"] == 1.0 and cifar.RECIPE["quick"]["width"] == 0.125
 
 
 @pytest.mark.parametrize("change, message", [
@@ -137,6 +137,17 @@ def _compiled(seed=0):
     keras.utils.set_random_seed(seed)
     model = cifar.build_model(TINY, classes=4)
     return cifar.compile_model(model, TINY, total_steps=6)
+
+
+def test_steps_are_traced_except_in_the_tests_tiny_full_mode_run(monkeypatch):
+    monkeypatch.delenv("CONVNET_SMOKE_STEPS", raising=False)
+    assert _compiled().run_eagerly is False  # what the notebooks run: traced steps
+    monkeypatch.setenv("CONVNET_SMOKE_STEPS", "2")
+    model = _compiled()
+    assert model.run_eagerly is True
+    x, y = _images()
+    history = model.fit(cifar.dataset(x, y, 8, training=True, classes=4), epochs=1, steps_per_epoch=2, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
 
 
 def test_fit_or_resume_trains_logs_and_then_reloads(tmp_path, capsys):

@@ -217,7 +217,10 @@ def _notebooks_in(targets: list[str]) -> list[str]:
     for target in targets:
         path = REPO_ROOT / target
         assert path.exists(), f"scripts/test.sh names {target}, which does not exist"
-        found += sorted(p.name for p in path.glob("*.ipynb")) if path.is_dir() else [path.name]
+        if path.is_dir():
+            found += sorted(p.name for p in path.glob("*.ipynb"))
+        elif path.suffix == ".ipynb":
+            found.append(path.name)
     return found
 
 
@@ -230,7 +233,13 @@ def test_every_notebook_is_compared_once_by_the_default_test_run_and_unit_tests_
         f"Received: {sorted(compared)}"
     )
     assert "tests" in _test_sh_array("COLAB_TARGETS")
-    assert "tests" in _test_sh_array("BOTH_LANE1_PINNED") + _test_sh_array("BOTH_LANE2_PINNED")
+    # The pinned stack's unit tests are split between the two lanes: every test file in one of them, once
+    split = [t for t in _test_sh_array("BOTH_LANE1_PINNED") + _test_sh_array("BOTH_LANE2_PINNED")
+             if t == "tests" or t.startswith("tests/")]
+    files = sorted(f"tests/{p.name}" for p in (REPO_ROOT / "tests").glob("test_*.py"))
+    named = files if split == ["tests"] else sorted(split)
+    assert named == files, ("--stack both must run each unit-test file once on the pinned stack. "
+                            f"Expected: {files}. Received: {sorted(split)}")
     # Alone, the pinned stack compares every notebook; Colab's runs the unit tests
     assert _notebooks_in(_test_sh_array("PINNED_TARGETS")) == notebooks
     assert "tests" in _test_sh_array("PINNED_TARGETS")

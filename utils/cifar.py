@@ -5,11 +5,12 @@ Three recipes, as dicts of plain numbers so that the notebook can print them sid
 - :data:`SOURCE`: the source tutorial's (SGD with Nesterov momentum 0.9, batch 128,
   0.01 / 0.005 / 0.001 with drops at 40% and 70% of 200 epochs, L2 1e-4, dropout 0.5,
   Keras' default BatchNorm momentum 0.99);
-- ``RECIPE["quick"]``: a short run on two CPU cores, a quarter of the filters, a
+- ``RECIPE["quick"]``: a short run on two CPU cores, an eighth of the filters, a
   warm-up + cosine ("one-cycle") learning rate, label smoothing and BatchNorm momentum
-  0.9, because a few hundred steps are too few for moving averages with momentum 0.99
-  (notebook 04 measured it), and flips without shifts: in three epochs the network
-  underfits, and shifts cost it accuracy (benchmarks/vgg19_cifar10.py ``--shift``);
+  0.9, because moving averages with momentum 0.99 lag behind a short run's fast-changing
+  weights (notebook 04 measured it; notebook 05 compares both over 50 steps), and flips
+  without shifts: in six epochs the network underfits, and shifts cost it accuracy
+  (benchmarks/vgg19_cifar10.py ``--shift``);
 - ``RECIPE["full"]``: the full-width network on a GPU, a schedule short enough to
   finish in one Colab session.
 
@@ -50,10 +51,13 @@ SOURCE = {
 
 #: The recipes this notebook trains with, by run mode.
 RECIPE = {
-    # Two CPU cores, about 7 minutes of training: 3 epochs of 45,000 images (1,056 steps).
-    # No shifts: a run this short underfits, and they cost it accuracy (notebook 05, section 4).
+    # Two CPU cores, 5-7 minutes of training: 6 epochs of 45,000 images (2,112 steps) with an
+    # eighth of the filters (8 to 64). A quarter (16 to 128) costs 4x the multiply-adds per
+    # image: 3 epochs of it reached 73.6% on the test set, 6 of these 73.0%
+    # (benchmarks/vgg19_cifar10.py [--width 0.25 --epochs 3]). No shifts: a run this short
+    # underfits, and they cost it accuracy (notebook 05, section 4).
     "quick": {
-        "width": 0.25, "fc_units": 256, "dropout": 0.0, "batch_size": 128, "epochs": 3,
+        "width": 0.125, "fc_units": 256, "dropout": 0.0, "batch_size": 128, "epochs": 6,
         "schedule": "one-cycle", "learning_rate": 0.1, "warmup": 0.15, "label_smoothing": 0.1,
         "l2": 5e-5, "batch_norm_momentum": 0.9, "shift": 0.0,
     },
@@ -272,7 +276,8 @@ def compile_model(model, recipe: dict, total_steps: int, *, peak: float | None =
     """Compile with the source's optimiser: SGD, Nesterov momentum 0.9, the recipe's schedule.
 
     The loss is categorical cross-entropy with the recipe's label smoothing (the
-    labels of :func:`dataset` are one-hot); the metric accuracy.
+    labels of :func:`dataset` are one-hot); the metric accuracy. Traced steps, except
+    under ``CONVNET_SMOKE_STEPS`` (:func:`smoke_steps`), where they run eagerly.
 
     Returns:
         The same model, compiled.
@@ -282,9 +287,11 @@ def compile_model(model, recipe: dict, total_steps: int, *, peak: float | None =
     if not isinstance(model, keras.Model):
         raise TypeError(f"model must be a keras.Model. Received: model of type {type(model).__name__}")
     schedule = learning_rate(recipe, total_steps, peak)
+    # Under CONVNET_SMOKE_STEPS (the tests' run of full mode, two steps per epoch) tracing the
+    # full-width network's steps would take most of the time: there the steps run eagerly.
     model.compile(optimizer=keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe["label_smoothing"]),
-                  metrics=["accuracy"])
+                  metrics=["accuracy"], run_eagerly=smoke_steps() is not None)
     return model
 
 
