@@ -84,7 +84,7 @@ def cold_start(args):
         recipe["width"] = args.width
     if args.learning_rate is not None:
         recipe["learning_rate"] = args.learning_rate
-    cifar.check_recipe(recipe)  # a bad --epochs or --shift is refused before any data is loaded
+    cifar.check_recipe(recipe)  # a bad --epochs, --shift, --width or --learning-rate: refused before any data loads
     config.set_seeds(args.seed)
     (x_all, y_all), (x_test, y_test) = data.load_cifar10(seed=0)
     (x_train, y_train), (x_val, y_val) = cifar.split_validation(x_all, y_all, per_class=500, seed=0)

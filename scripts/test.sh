@@ -21,9 +21,10 @@
 #   notebooks/02-03 would repeat the same cells). The work runs in two lanes at once, since
 #   one lane leaves much of a two-core machine idle (serially: 70 CPU minutes in 56; the unit
 #   tests use one core): lane 1 the hygiene, three of the pinned stack's unit-test files and
-#   notebooks 04 and 05, lane 2 Colab's share, then the other pinned unit tests and notebook 01. Each output line starts with
-#   its share's name. It fails if any share fails or a stack cannot be built (where Python
-#   3.13 is missing the pinned stack's whole share still runs, and the run fails).
+#   notebooks 04 and 05, lane 2 Colab's share, then the other pinned unit tests and notebook
+#   01. Each output line starts with its share's name. It fails if any share fails or a stack
+#   cannot be built (where Python 3.13 is missing the pinned stack's whole share still runs,
+#   and the run fails).
 # Extra arguments go to pytest, e.g. bash scripts/test.sh --stack colab -k vgg -x
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -51,11 +51,11 @@ SOURCE = {
 
 #: The recipes this notebook trains with, by run mode.
 RECIPE = {
-    # Two CPU cores, 5-7 minutes of training: 6 epochs of 45,000 images (2,112 steps) with an
-    # eighth of the filters (8 to 64). A quarter (16 to 128) costs 4x the multiply-adds per
-    # image: 3 epochs of it reached 73.6% on the test set, 6 of these 73.0%
-    # (benchmarks/vgg19_cifar10.py [--width 0.25 --epochs 3]). No shifts: a run this short
-    # underfits, and they cost it accuracy (notebook 05, section 4).
+    # Two CPU cores, 5 to 7 minutes of training (7.2 in the stored run, in a slow spell of the
+    # machine): 6 epochs of 45,000 images (2,112 steps) with an eighth of the filters (8 to 64).
+    # A quarter (16 to 128) costs 4x the multiply-adds per image: 3 epochs of it reached 73.6%
+    # on the test set, 6 of these 73.0% (benchmarks/vgg19_cifar10.py [--width 0.25 --epochs 3]).
+    # No shifts: a run this short underfits, and they cost it accuracy (notebook 05, section 4).
     "quick": {
         "width": 0.125, "fc_units": 256, "dropout": 0.0, "batch_size": 128, "epochs": 6,
         "schedule": "one-cycle", "learning_rate": 0.1, "warmup": 0.15, "label_smoothing": 0.1,
