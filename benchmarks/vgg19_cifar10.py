@@ -76,14 +76,9 @@ def cold_start(args):
         recipe = {**cifar.SOURCE, "width": quick["width"], "fc_units": quick["fc_units"]}
     else:
         recipe = dict(cifar.RECIPE[args.recipe])
-    if args.epochs is not None:
-        recipe["epochs"] = args.epochs
-    if args.shift is not None:
-        recipe["shift"] = args.shift
-    if args.width is not None:
-        recipe["width"] = args.width
-    if args.learning_rate is not None:
-        recipe["learning_rate"] = args.learning_rate
+    for key in ("epochs", "shift", "width", "learning_rate"):  # the options that override the recipe's
+        if getattr(args, key) is not None:
+            recipe[key] = getattr(args, key)
     cifar.check_recipe(recipe)  # a bad --epochs, --shift, --width or --learning-rate: refused before any data loads
     config.set_seeds(args.seed)
     (x_all, y_all), (x_test, y_test) = data.load_cifar10(seed=0)
@@ -124,13 +119,11 @@ def main():
     args = parser.parse_args()
     if args.epochs is not None and args.epochs < 1:
         parser.error(f"--epochs must be a positive integer. Received: --epochs {args.epochs}")
-    if args.speed and args.shift is not None:
-        parser.error("--shift applies to the cold start only; --speed trains with the source's shifts (0.125). "
-                     f"Received: --speed --shift {args.shift}")
-    for name in ("width", "learning_rate"):
+    speed_fixes = {"shift": "the source's shifts (0.125)", "width": "full-width VGG19s", "learning_rate": "rate 0.01"}
+    for name, fixed in speed_fixes.items():
         if args.speed and getattr(args, name) is not None:
             flag = "--" + name.replace("_", "-")
-            parser.error(f"{flag} applies to the cold start only; --speed trains full-width VGG19s at rate 0.01. "
+            parser.error(f"{flag} applies to the cold start only; --speed trains with {fixed}. "
                          f"Received: --speed {flag} {getattr(args, name)}")
     if args.speed:
         speed(args)
