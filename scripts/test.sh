@@ -20,7 +20,7 @@
 #   02 and 03 on Colab's (through their exercise copies; the pinned stack's nbval of
 #   notebooks/02-03 would repeat the same cells). The work runs in two lanes at once, since
 #   one lane leaves much of a two-core machine idle (serially: 70 CPU minutes in 56; the unit
-#   tests use one core): lane 1 the hygiene, three of the pinned stack's unit-test files and
+#   tests use one core): lane 1 the hygiene, two of the pinned stack's unit-test files and
 #   notebooks 04 and 05, lane 2 Colab's share, then the other pinned unit tests and notebook
 #   01. Each output line starts with its share's name. It fails if any share fails or a stack
 #   cannot be built (where Python 3.13 is missing the pinned stack's whole share still runs,
@@ -34,7 +34,7 @@ PINNED_TARGETS=(tests notebooks)
 COLAB_TARGETS=(tests exercises/02_receptive_fields.ipynb exercises/03_residual_blocks.ipynb)
 # --stack both splits the pinned stack's unit tests between its two lanes, to even them out:
 # lane 1 runs the test files it names, lane 2 all the others (it is passed --ignore for lane 1's).
-BOTH_LANE1_PINNED=(tests/test_cifar.py tests/test_data.py tests/test_notebooks.py
+BOTH_LANE1_PINNED=(tests/test_cifar.py tests/test_notebooks.py
                    notebooks/04_resnet50_signs.ipynb notebooks/05_vgg19_cifar10.ipynb)
 BOTH_LANE2_PINNED=(tests notebooks/01_vgg16_from_the_paper.ipynb)
 

@@ -3,7 +3,7 @@
 nbval runs every notebook in quick mode; the full-mode branches (the full-width network,
 the ImageNet fine-tuning, the opt-in long runs, resuming in an unfinished run folder)
 would otherwise run for the first time on a learner's GPU. Here the notebook runs top
-to bottom with ``CONVNET_MODE=full`` and ``CONVNET_SMOKE_STEPS=2``: two steps per
+to bottom with ``CONVNET_MODE=full`` and ``CONVNET_SMOKE_STEPS=1``: one step per
 epoch, at most two epochs per training, batches of 8, a few images per class, and
 stand-in "ImageNet" weights (a ``keras.applications.VGG19`` without the top, saved by
 this test) named by ``CONVNET_IMAGENET_WEIGHTS``. Its outputs are not compared: the
@@ -52,7 +52,7 @@ def test_full_mode_runs_top_to_bottom_on_a_tiny_budget(tmp_path, monkeypatch):
     nb = nbformat.read(NOTEBOOK, as_version=4)
     km = nbtools._kernel_manager()
     client = NotebookClient(nb, km=km, timeout=900, resources={"metadata": {"path": str(NOTEBOOK.parent)}})
-    env = {**os.environ, "CONVNET_MODE": "full", "CONVNET_SMOKE_STEPS": "2",
+    env = {**os.environ, "CONVNET_MODE": "full", "CONVNET_SMOKE_STEPS": "1",
            "CONVNET_IMAGENET_WEIGHTS": str(weights), "CONVNET_OUTPUT_DIR": str(tmp_path / "outputs"),
            "TF_CPP_MIN_LOG_LEVEL": "3"}
     try:

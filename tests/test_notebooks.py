@@ -573,8 +573,9 @@ def test_bootstrap_clones_this_repository(tmp_path):
     if head.returncode != 0:
         pytest.skip(f"the repository has no commit on {REF!r} yet, so there is nothing to clone")
     dest = tmp_path / "clone"
+    # Reusing the clone is checked by the next test, on a stand-in utils: a second `import utils` of the real one
+    # would import TensorFlow again, 10-20 s on two cores, to check the same lines of the bootstrap.
     _assert_imported_from(run_bootstrap(tmp_path, REPO_ROOT.as_uri(), dest), dest)
-    _assert_reused(tmp_path, dest)
 
 
 @requires_git

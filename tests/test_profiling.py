@@ -128,7 +128,7 @@ def test_start_prints_banner(monkeypatch, capsys):
 
 
 def test_training_step_memory_in_a_fresh_process():
-    measured = profiling.training_step_memory("A", batch_size=2, input_size=32)
+    measured = profiling.training_step_memory("A", batch_size=2, input_size=32, timed_steps=2)
     # Configuration A at 32x32 has ~32M parameters (fc1 is 512x4096): building it must
     # show their ~129 MB; the step must need more on top (activations, gradients). How
     # much more depends on what TensorFlow frees early, so only growth is asserted.
@@ -137,6 +137,18 @@ def test_training_step_memory_in_a_fresh_process():
     assert measured["total"] == measured["weights_and_inputs"] + measured["step"]
     assert measured["step"] > 0
     assert measured["device"] == "CPU (resident memory)"
+    # Two steps timed after the measured one (notebook 01 times VGG16's forward+backward so).
+    assert len(measured["timing"].seconds) == 2 and all(s > 0 for s in measured["timing"].seconds)
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "2"])
+def test_training_step_memory_refuses_bad_timed_steps_before_starting_a_process(bad, monkeypatch):
+    def no_process(*args, **kwargs):
+        raise AssertionError("a process was started")
+
+    monkeypatch.setattr("subprocess.run", no_process)
+    with pytest.raises(ValueError, match=f"timed_steps must be an integer >= 0. Received: timed_steps={bad!r}"):
+        profiling.training_step_memory("A", batch_size=2, input_size=32, timed_steps=bad)
 
 
 def test_new_run_dir_never_reuses_a_folder(monkeypatch, tmp_path):

@@ -9,7 +9,7 @@ Three recipes, as dicts of plain numbers so that the notebook can print them sid
   warm-up + cosine ("one-cycle") learning rate, label smoothing and BatchNorm momentum
   0.9, because moving averages with momentum 0.99 lag behind a short run's fast-changing
   weights (notebook 04 measured it; notebook 05 compares both over 50 steps), and flips
-  without shifts: in six epochs the network underfits, and shifts cost it accuracy
+  without shifts: in five epochs the network underfits, and shifts cost it accuracy
   (benchmarks/vgg19_cifar10.py ``--shift``);
 - ``RECIPE["full"]``: the full-width network on a GPU, a schedule short enough to
   finish in one Colab session.
@@ -51,13 +51,13 @@ SOURCE = {
 
 #: The recipes this notebook trains with, by run mode.
 RECIPE = {
-    # Two CPU cores, 5 to 7 minutes of training (7.2 in the stored run, in a slow spell of the
-    # machine): 6 epochs of 45,000 images (2,112 steps) with an eighth of the filters (8 to 64).
-    # A quarter (16 to 128) costs 4x the multiply-adds per image: 3 epochs of it reached 73.6%
-    # on the test set, 6 of these 73.0% (benchmarks/vgg19_cifar10.py [--width 0.25 --epochs 3]).
+    # Two CPU cores, 4 to 6 minutes of training: 5 epochs of 45,000 images (1,760 steps) with an
+    # eighth of the filters (8 to 64). A quarter (16 to 128) costs 4x the multiply-adds per image:
+    # 3 epochs of it reached 73.6% on the test set; of these, 6 epochs 73.0% and 5 epochs 71.7%
+    # (benchmarks/vgg19_cifar10.py [--width 0.25] --epochs N). Five, not six: CI's 30 minutes.
     # No shifts: a run this short underfits, and they cost it accuracy (notebook 05, section 4).
     "quick": {
-        "width": 0.125, "fc_units": 256, "dropout": 0.0, "batch_size": 128, "epochs": 6,
+        "width": 0.125, "fc_units": 256, "dropout": 0.0, "batch_size": 128, "epochs": 5,
         "schedule": "one-cycle", "learning_rate": 0.1, "warmup": 0.15, "label_smoothing": 0.1,
         "l2": 5e-5, "batch_norm_momentum": 0.9, "shift": 0.0,
     },
@@ -287,7 +287,7 @@ def compile_model(model, recipe: dict, total_steps: int, *, peak: float | None =
     if not isinstance(model, keras.Model):
         raise TypeError(f"model must be a keras.Model. Received: model of type {type(model).__name__}")
     schedule = learning_rate(recipe, total_steps, peak)
-    # Under CONVNET_SMOKE_STEPS (the tests' run of full mode, two steps per epoch) tracing the
+    # Under CONVNET_SMOKE_STEPS (the tests' run of full mode, one step per epoch) tracing the
     # full-width network's steps would take most of the time: there the steps run eagerly.
     model.compile(optimizer=keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe["label_smoothing"]),

@@ -241,7 +241,7 @@ import json, os, sys
 sys.path.insert(0, sys.argv[1])
 import numpy as np, psutil, tensorflow as tf
 from utils import profiling, vgg
-config, batch, size = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+config, batch, size, timed = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 after_import = psutil.Process().memory_info().rss
 model = vgg.vgg(config, input_shape=(size, size, 3))
 rng = np.random.default_rng(0)
@@ -257,12 +257,16 @@ if tf.config.list_logical_devices("GPU"):  # the device's own allocator knows it
 else:
     before_step = psutil.Process().memory_info().rss
     peak, device = before_step + profiling.peak_rss_during(step), "CPU (resident memory)"
-print(json.dumps({"after_import": after_import, "before_step": before_step, "peak": peak, "device": device}))
+# The measured step was the burn-in (it traced the graph): the timed steps come after it.
+seconds = profiling.time_steps(step, burn_in=0, steps=timed).seconds if timed else []
+print(json.dumps({"after_import": after_import, "before_step": before_step, "peak": peak, "device": device,
+                  "seconds": seconds}))
 """
 
 
-def training_step_memory(config: str = "D", batch_size: int = 32, input_size: int = 224) -> dict:
-    """Measure the memory of one VGG forward+backward step in a fresh Python process.
+def training_step_memory(config: str = "D", batch_size: int = 32, input_size: int = 224, *,
+                         timed_steps: int = 0) -> dict:
+    """Measure the memory of one VGG forward+backward step in a fresh Python process, and optionally time more.
 
     A fresh process, because memory freed earlier in a notebook stays with the
     allocator and would hide part of the growth. The result counts from just after
@@ -273,6 +277,9 @@ def training_step_memory(config: str = "D", batch_size: int = 32, input_size: in
         config: VGG configuration to build. Defaults to ``"D"`` (VGG16).
         batch_size: Images in the batch. Defaults to 32.
         input_size: Side of the square input. Defaults to 224.
+        timed_steps: Steps to time after the measured one, which serves as their burn-in
+            (it traces the graph). Defaults to 0. Timing here rather than in the notebook
+            saves a notebook one burn-in step and the memory of a second model.
 
     On a GPU the device allocator's own statistics are used instead
     (``tf.config.experimental.get_memory_info``), counted from zero.
@@ -280,11 +287,15 @@ def training_step_memory(config: str = "D", batch_size: int = 32, input_size: in
     Returns:
         A dict with ``device`` (what was measured), ``weights_and_inputs`` (bytes
         allocated by building the model and the batch), ``step`` (extra bytes at the
-        peak of the step) and ``total``.
+        peak of the step), ``total``, and ``timing``: a :class:`Timing` of the timed
+        steps, or None where ``timed_steps`` is 0.
 
     Raises:
+        ValueError: If ``timed_steps`` is not an integer >= 0 (raised before any work).
         RuntimeError: If the measuring process fails (its error output is included).
     """
+    if isinstance(timed_steps, bool) or not isinstance(timed_steps, (int, np.integer)) or timed_steps < 0:
+        raise ValueError(f"timed_steps must be an integer >= 0. Received: timed_steps={timed_steps!r}")
     import json
     import subprocess
     import sys
@@ -292,7 +303,7 @@ def training_step_memory(config: str = "D", batch_size: int = 32, input_size: in
 
     root = str(Path(__file__).resolve().parents[1])
     done = subprocess.run(
-        [sys.executable, "-c", _MEMORY_SCRIPT, root, config, str(batch_size), str(input_size)],
+        [sys.executable, "-c", _MEMORY_SCRIPT, root, config, str(batch_size), str(input_size), str(int(timed_steps))],
         capture_output=True, text=True, timeout=1800,
         # Memory growth in the child too: it measures its own peak and leaves the rest of the GPU alone.
         env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3", "TF_FORCE_GPU_ALLOW_GROWTH": "true"},
@@ -305,6 +316,7 @@ def training_step_memory(config: str = "D", batch_size: int = 32, input_size: in
         "weights_and_inputs": numbers["before_step"] - numbers["after_import"],
         "step": numbers["peak"] - numbers["before_step"],
         "total": numbers["peak"] - numbers["after_import"],
+        "timing": Timing(numbers["seconds"]) if numbers["seconds"] else None,
     }
 
 
