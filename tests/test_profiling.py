@@ -1,5 +1,7 @@
 """Unit tests of utils/profiling.py and utils/config.py."""
 
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -141,14 +143,43 @@ def test_training_step_memory_in_a_fresh_process():
     assert len(measured["timing"].seconds) == 2 and all(s > 0 for s in measured["timing"].seconds)
 
 
-@pytest.mark.parametrize("bad", [-1, 1.5, True, "2"])
-def test_training_step_memory_refuses_bad_timed_steps_before_starting_a_process(bad, monkeypatch):
+@pytest.mark.parametrize("arguments, message", [
+    ({"config": "F"}, "config must be one of A, A-LRN, B, C, D, E. Received: config='F'"),
+    ({"config": ["D"]}, "config must be one of"),
+    ({"batch_size": 0}, "batch_size must be an integer >= 1. Received: batch_size=0"),
+    ({"input_size": 16}, "input_size must be an integer >= 32. Received: input_size=16"),
+    ({"timed_steps": -1}, "timed_steps must be an integer >= 0. Received: timed_steps=-1"),
+    ({"timed_steps": 1.5}, "timed_steps must be an integer >= 0. Received: timed_steps=1.5"),
+    ({"timed_steps": True}, "timed_steps must be an integer >= 0. Received: timed_steps=True"),
+    ({"timed_steps": "2"}, "timed_steps must be an integer >= 0. Received: timed_steps='2'"),
+    ({"burn_in": 0}, "burn_in must be an integer >= 1. Received: burn_in=0"),
+])
+def test_training_step_memory_refuses_bad_input_before_starting_a_process(arguments, message, monkeypatch):
     def no_process(*args, **kwargs):
         raise AssertionError("a process was started")
 
     monkeypatch.setattr("subprocess.run", no_process)
-    with pytest.raises(ValueError, match=f"timed_steps must be an integer >= 0. Received: timed_steps={bad!r}"):
-        profiling.training_step_memory("A", batch_size=2, input_size=32, timed_steps=bad)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        profiling.training_step_memory(**{"config": "A", "batch_size": 2, "input_size": 32, **arguments})
+
+
+def test_training_step_memory_passes_its_counts_and_times_nothing_by_default(monkeypatch):
+    import subprocess
+
+    calls = []
+
+    def child(command, **kwargs):
+        calls.append(command)
+        line = '{"after_import": 10, "before_step": 30, "peak": 70, "device": "CPU (resident memory)", "seconds": []}'
+        return subprocess.CompletedProcess(command, 0, stdout="a warning\n" + line + "\n", stderr="")
+
+    monkeypatch.setattr("subprocess.run", child)
+    measured = profiling.training_step_memory("E", batch_size=np.int64(8), input_size=64)
+    assert calls[0][-5:] == ["E", "8", "64", "1", "0"]  # config, batch, size, burn-in, timed steps
+    assert measured == {"device": "CPU (resident memory)", "weights_and_inputs": 20, "step": 40, "total": 60,
+                        "timing": None}
+    profiling.training_step_memory("E", batch_size=8, input_size=64, timed_steps=3, burn_in=2)
+    assert calls[1][-2:] == ["2", "3"]
 
 
 def test_new_run_dir_never_reuses_a_folder(monkeypatch, tmp_path):

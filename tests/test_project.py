@@ -241,9 +241,16 @@ def test_every_notebook_is_compared_once_by_the_default_test_run_and_unit_tests_
         f"lane 2 must run the whole tests folder. Received: BOTH_LANE2_PINNED={lane2}")
     assert all(t.startswith("tests/test_") and (REPO_ROOT / t).is_file() for t in lane1_tests), (
         f"lane 1 must name existing test files. Received: {lane1_tests}")
+    # A test lane 1 deselects still runs on Colab's stack (which runs the whole folder), and exists
+    for item in _test_sh_array("BOTH_LANE1_DESELECT"):
+        path, _, name = item.partition("::")
+        assert path in lane1_tests and f"def {name}(" in (REPO_ROOT / path).read_text(encoding="utf-8"), (
+            f"BOTH_LANE1_DESELECT must name tests of lane 1's files. Received: {item}")
     test_sh = (REPO_ROOT / "scripts" / "test.sh").read_text(encoding="utf-8")
     assert 'ignore+=("--ignore=$t")' in test_sh and '"${ignore[@]}"' in test_sh, (
         "scripts/test.sh must pass lane 2 --ignore for each test file that lane 1 runs")
+    assert 'deselect+=("--deselect=$t")' in test_sh and '"${deselect[@]}"' in test_sh, (
+        "scripts/test.sh must pass lane 1 --deselect for each test of BOTH_LANE1_DESELECT")
     # Alone, the pinned stack compares every notebook; Colab's runs the unit tests
     assert _notebooks_in(_test_sh_array("PINNED_TARGETS")) == notebooks
     assert "tests" in _test_sh_array("PINNED_TARGETS")

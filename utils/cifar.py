@@ -10,7 +10,7 @@ Three recipes, as dicts of plain numbers so that the notebook can print them sid
   0.9, because moving averages with momentum 0.99 lag behind a short run's fast-changing
   weights (notebook 04 measured it; notebook 05 compares both over 50 steps), and flips
   without shifts: in five epochs the network underfits, and shifts cost it accuracy
-  (benchmarks/vgg19_cifar10.py ``--shift``);
+  (4 points at six epochs: benchmarks/vgg19_cifar10.py ``--epochs 6 --shift 0.125``);
 - ``RECIPE["full"]``: the full-width network on a GPU, a schedule short enough to
   finish in one Colab session.
 

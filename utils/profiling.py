@@ -241,7 +241,8 @@ import json, os, sys
 sys.path.insert(0, sys.argv[1])
 import numpy as np, psutil, tensorflow as tf
 from utils import profiling, vgg
-config, batch, size, timed = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+config, batch, size, burn_in, timed = sys.argv[2], *map(int, sys.argv[3:7])
+tf.config.experimental.enable_op_determinism()  # as every notebook's config.start: timings compare with theirs
 after_import = psutil.Process().memory_info().rss
 model = vgg.vgg(config, input_shape=(size, size, 3))
 rng = np.random.default_rng(0)
@@ -257,15 +258,15 @@ if tf.config.list_logical_devices("GPU"):  # the device's own allocator knows it
 else:
     before_step = psutil.Process().memory_info().rss
     peak, device = before_step + profiling.peak_rss_during(step), "CPU (resident memory)"
-# The measured step was the burn-in (it traced the graph): the timed steps come after it.
-seconds = profiling.time_steps(step, burn_in=0, steps=timed).seconds if timed else []
+# The measured step is the first of the burn-in (it traced the graph): the timed steps come after it.
+seconds = profiling.time_steps(step, burn_in=burn_in - 1, steps=timed).seconds if timed else []
 print(json.dumps({"after_import": after_import, "before_step": before_step, "peak": peak, "device": device,
                   "seconds": seconds}))
 """
 
 
 def training_step_memory(config: str = "D", batch_size: int = 32, input_size: int = 224, *,
-                         timed_steps: int = 0) -> dict:
+                         timed_steps: int = 0, burn_in: int = 1) -> dict:
     """Measure the memory of one VGG forward+backward step in a fresh Python process, and optionally time more.
 
     A fresh process, because memory freed earlier in a notebook stays with the
@@ -277,9 +278,11 @@ def training_step_memory(config: str = "D", batch_size: int = 32, input_size: in
         config: VGG configuration to build. Defaults to ``"D"`` (VGG16).
         batch_size: Images in the batch. Defaults to 32.
         input_size: Side of the square input. Defaults to 224.
-        timed_steps: Steps to time after the measured one, which serves as their burn-in
-            (it traces the graph). Defaults to 0. Timing here rather than in the notebook
-            saves a notebook one burn-in step and the memory of a second model.
+        timed_steps: Steps to time after the burn-in. Defaults to 0. Timing here rather
+            than in the notebook saves a notebook one burn-in step and the memory of a
+            second model. Op determinism is on, as every notebook's ``config.start`` sets it.
+        burn_in: Untimed steps before the timed ones, the measured step first (it traces
+            the graph). Defaults to 1.
 
     On a GPU the device allocator's own statistics are used instead
     (``tf.config.experimental.get_memory_info``), counted from zero.
@@ -291,11 +294,19 @@ def training_step_memory(config: str = "D", batch_size: int = 32, input_size: in
         steps, or None where ``timed_steps`` is 0.
 
     Raises:
-        ValueError: If ``timed_steps`` is not an integer >= 0 (raised before any work).
+        ValueError: For an unknown ``config``, or a ``batch_size`` < 1, an ``input_size``
+            < 32 (five poolings), a ``timed_steps`` < 0 or a ``burn_in`` < 1 or any of them
+            not an integer, before a process is started.
         RuntimeError: If the measuring process fails (its error output is included).
     """
-    if isinstance(timed_steps, bool) or not isinstance(timed_steps, (int, np.integer)) or timed_steps < 0:
-        raise ValueError(f"timed_steps must be an integer >= 0. Received: timed_steps={timed_steps!r}")
+    from utils import vgg
+
+    if not isinstance(config, str) or config not in vgg.CONFIGS:
+        raise ValueError(f"config must be one of {', '.join(vgg.CONFIGS)}. Received: config={config!r}")
+    for name, value, low in (("batch_size", batch_size, 1), ("input_size", input_size, 32),
+                             ("timed_steps", timed_steps, 0), ("burn_in", burn_in, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}. Received: {name}={value!r}")
     import json
     import subprocess
     import sys
@@ -303,7 +314,8 @@ def training_step_memory(config: str = "D", batch_size: int = 32, input_size: in
 
     root = str(Path(__file__).resolve().parents[1])
     done = subprocess.run(
-        [sys.executable, "-c", _MEMORY_SCRIPT, root, config, str(batch_size), str(input_size), str(int(timed_steps))],
+        [sys.executable, "-c", _MEMORY_SCRIPT, root, config,
+         *(str(int(n)) for n in (batch_size, input_size, burn_in, timed_steps))],
         capture_output=True, text=True, timeout=1800,
         # Memory growth in the child too: it measures its own peak and leaves the rest of the GPU alone.
         env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3", "TF_FORCE_GPU_ALLOW_GROWTH": "true"},
