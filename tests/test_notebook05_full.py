@@ -43,7 +43,8 @@ def _text(cell) -> str:
 
 
 @pytest.mark.skipif(os.environ.get("CONVNET_FULL_SMOKE") != "1",
-                    reason="run on the colab stack only (CONVNET_FULL_SMOKE=1 there): about 7 minutes, paid once per CI run")
+                    reason="run on the colab stack only (CONVNET_FULL_SMOKE=1 there): about 7 minutes, "
+                           "paid once per CI run")
 def test_full_mode_runs_top_to_bottom_on_a_tiny_budget(tmp_path, monkeypatch):
     from nbclient import NotebookClient
 
