@@ -299,14 +299,13 @@ def training_step_memory(config: str = "D", batch_size: int = 32, input_size: in
             not an integer, before a process is started.
         RuntimeError: If the measuring process fails (its error output is included).
     """
-    from utils import vgg
+    from utils import data, vgg
 
     if not isinstance(config, str) or config not in vgg.CONFIGS:
         raise ValueError(f"config must be one of {', '.join(vgg.CONFIGS)}. Received: config={config!r}")
     for name, value, low in (("batch_size", batch_size, 1), ("input_size", input_size, 32),
                              ("timed_steps", timed_steps, 0), ("burn_in", burn_in, 1)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}. Received: {name}={value!r}")
+        data._check_count(name, value, low, None)  # the loaders' check: "an integer >= low"
     import json
     import subprocess
     import sys
