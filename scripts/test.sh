@@ -152,6 +152,13 @@ case "$stack" in
       echo "test.sh: the colab stack was NOT tested, so this run fails; run 'bash scripts/test.sh --stack pinned' to test the pinned stack alone." >&2
       exit 3
     fi
+    # Two lanes on two cores: by default each TensorFlow process sizes its op pools for the whole
+    # machine, so two trainings run four busy threads. One intra-op thread each did more work per
+    # CPU second (python benchmarks/lane_threads.py: the quick VGG19 1.18x the images/s, ResNet50
+    # 1.05x, at 0.85x and 0.96x the CPU time per image). Notebooks and child processes inherit it;
+    # set TF_NUM_INTRAOP_THREADS yourself to override. Single-stack runs keep TensorFlow's default.
+    export TF_NUM_INTRAOP_THREADS="${TF_NUM_INTRAOP_THREADS:-1}"
+    echo "test.sh: TF_NUM_INTRAOP_THREADS=$TF_NUM_INTRAOP_THREADS in both lanes"
     start=$SECONDS
     # Both environments at once (mostly downloads and unpacking); Graphviz by the pinned one.
     setup_status=0 colab_setup_status=0
