@@ -51,10 +51,11 @@ SOURCE = {
 
 #: The recipes this notebook trains with, by run mode.
 RECIPE = {
-    # Two CPU cores, 4 to 6 minutes of training: 5 epochs of 45,000 images (1,760 steps) with an
-    # eighth of the filters (8 to 64). A quarter (16 to 128) costs 4x the multiply-adds per image:
-    # 3 epochs of it reached 73.6% on the test set; of these, 6 epochs 73.0% and 5 epochs 71.7%
-    # (benchmarks/vgg19_cifar10.py [--width 0.25] --epochs N). Five, not six: CI's 30 minutes.
+    # Two CPU cores, 2.5 minutes of training on the Intel ones that stored notebook 05 (5 to 6 on the
+    # AMD ones of earlier runs): 5 epochs of 45,000 images (1,760 steps) with an eighth of the filters
+    # (8 to 64). A quarter (16 to 128) costs 4x the multiply-adds per image: 3 epochs of it reached
+    # 73.6% on the test set, 5 epochs 78.0%; of these, 5 epochs 71.7%, 6 epochs 73.0%, 10 epochs
+    # 75.7% (benchmarks/vgg19_cifar10.py [--width 0.25] --epochs N). Five: CI's 30 minutes.
     # No shifts: a run this short underfits, and they cost it accuracy (notebook 05, section 4).
     "quick": {
         "width": 0.125, "fc_units": 256, "dropout": 0.0, "batch_size": 128, "epochs": 5,
