@@ -43,7 +43,7 @@ def _text(cell) -> str:
 
 
 @pytest.mark.skipif(os.environ.get("CONVNET_FULL_SMOKE") != "1",
-                    reason="run on the colab stack only (CONVNET_FULL_SMOKE=1 there): about 7 minutes, "
+                    reason="run on the colab stack only (CONVNET_FULL_SMOKE=1 there): 3 to 7 minutes on two cores, "
                            "paid once per CI run")
 def test_full_mode_runs_top_to_bottom_on_a_tiny_budget(tmp_path, monkeypatch):
     from nbclient import NotebookClient
