@@ -14,6 +14,7 @@ notebook 05's quick-mode VGG19-BN (batches of 128), on random data, op determini
 Each traces for a few steps, waits for the other, then trains for ``--seconds``. Prints
 each run's images/s and the CPU seconds it used per image, the medians of each setting,
 and the ratio of one thread to the default. A benchmark, not a test: it asserts nothing.
+The figures measured so far, with date and machine, are in benchmarks/README.md.
 """
 
 import argparse

@@ -13,7 +13,8 @@ Each process trains, with op determinism on as in the notebooks (``config.set_se
 - ``vgg19``: notebook 05's VGG19-BN at its quick-mode width, batches of 128;
 on random data (speed does not depend on the values), a few untimed steps that trace,
 then ``--steps`` timed steps. Prints images/s of each run, the median of each setting,
-and the ratio on/off. A benchmark, not a test: it asserts nothing.
+and the ratio on/off. A benchmark, not a test: it asserts nothing. The figures measured
+so far, with date and machine, are in benchmarks/README.md.
 """
 
 import argparse

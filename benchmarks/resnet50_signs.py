@@ -29,7 +29,8 @@ folder, e.g. the offline mirror):
    15x15 and it does about 2% more arithmetic; a ratio near 1.02 is thus a tie.
 
 A benchmark, not a test: it asserts nothing and prints numbers. On a machine shared with
-other work the numbers vary from run to run; the load average is printed with them.
+other work the numbers vary from run to run; the load average is printed with them. The
+figures measured so far, with date and machine, are in benchmarks/README.md.
 """
 
 import argparse

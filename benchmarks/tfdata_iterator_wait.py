@@ -11,9 +11,8 @@ t seconds can take up to about t seconds (at most 10) to delete, with the CPU id
 
 For each lifetime, in one process, alternating on and off: it builds the same pipeline
 (a parallel ``map`` and a ``prefetch``, both ``AUTOTUNE``), pulls elements from it for that
-many seconds, deletes the iterator, and prints how long the deletion took. Measured on
-TensorFlow 2.21 (2 CPU cores), on: 0.33, 1.37, 2.43, 3.61, 8.81 s for lives of 0.3, 1.5, 3,
-7, 12 s; off: 0.28-0.41 s each. TensorFlow 2.20 waited 3.65 s after a life of 7 s.
+many seconds, deletes the iterator, and prints how long the deletion took. The figures
+measured so far, with date and machine, are in benchmarks/README.md.
 
 A benchmark, not a test: it asserts nothing.
 """

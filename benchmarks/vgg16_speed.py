@@ -5,7 +5,8 @@ Usage: python benchmarks/vgg16_speed.py [--batch 32] [--size 224] [--burn-in 1] 
 Runs in one process, alternating the two models so that both see the same machine
 state: images/s of each, our/reference ratio (goal >= 0.97: the builder must cost
 nothing), the achieved GFLOP/s and its fraction of a large float32 matmul's rate.
-A benchmark, not a test: it asserts nothing and prints numbers.
+A benchmark, not a test: it asserts nothing and prints numbers. Record what you
+measure, with date and machine, in benchmarks/README.md.
 """
 
 import argparse

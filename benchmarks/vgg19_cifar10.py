@@ -34,7 +34,9 @@ ours and the reference train alike from the same start, not what full mode reach
 training images/s from the median step time, measured on one prepared batch (the input
 pipeline left out) after an untimed step that traces, alternating the models round by
 round, each round starting with another one; and the ratio to the reference. On a machine
-shared with other work the ratio varies by 10-30% from run to run.
+shared with other work the ratio varies from run to run: run it on an idle one.
+
+The figures measured so far, with date and machine, are in benchmarks/README.md.
 
 A benchmark, not a test: it asserts nothing.
 """

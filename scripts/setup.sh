@@ -12,8 +12,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # The Python versions each stack supports: the pinned one a range, Colab's the one its list
-# names ("# Python: X.Y" in requirements-colab.txt). README.md states the same
-# (tests/test_project.py checks it).
+# names ("# Python: X.Y" in requirements-colab.txt). README.md and CONTRIBUTING.md state the
+# same (tests/test_project.py checks it).
 PINNED_PYTHON_MIN=3.11
 PINNED_PYTHON_MAX=3.13
 COLAB_PYTHON="$(sed -n 's/^# Python: *\([0-9][0-9.]*\) *$/\1/p' "$ROOT/requirements-colab.txt")"

@@ -19,10 +19,10 @@
 #   every notebook's stored outputs once: 01, 04 and 05 on the pinned stack (notebooks/),
 #   02 and 03 on Colab's (through their exercise copies; the pinned stack's nbval of
 #   notebooks/02-03 would repeat the same cells). The work runs in two lanes at once, since
-#   one lane leaves much of a two-core machine idle (serially: 70 CPU minutes in 56; the unit
-#   tests use one core): lane 1 the hygiene, one of the pinned stack's unit-test files and
-#   notebooks 04 and 05, lane 2 Colab's share, then the other pinned unit tests and notebook
-#   01. Each output line starts with its share's name. It fails if any share fails or a stack
+#   one lane leaves much of a two-core machine idle (the unit tests use one core; see
+#   CONTRIBUTING.md, "Two lanes"): lane 1 the hygiene, one of the pinned stack's unit-test
+#   files and notebooks 04 and 05, lane 2 Colab's share, then the other pinned unit tests and
+#   notebook 01. Each output line starts with its share's name. It fails if any share fails or a stack
 #   cannot be built (where Python 3.13 is missing the pinned stack's whole share still runs,
 #   and the run fails).
 # Extra arguments go to pytest, e.g. bash scripts/test.sh --stack colab -k vgg -x
@@ -87,7 +87,7 @@ run_pytest() {
       export CONVNET_FULL_SMOKE="${CONVNET_FULL_SMOKE:-1}"
     fi
     echo "test.sh: $stack_name stack: $(python -V 2>&1), $(python -c 'import tensorflow as tf, keras, numpy; print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, NumPy {numpy.__version__}")' 2>/dev/null); pytest ${targets[*]}"
-    # --durations: every run says where its time went (CI has a budget: README.md, "Two commands").
+    # --durations: every run says where its time went (CI has a budget: CONTRIBUTING.md, "The CI budget").
     exec python -m pytest "${targets[@]}" \
       --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
       --nbval-cell-timeout=1800 --durations=25 "$@"
@@ -154,9 +154,9 @@ case "$stack" in
     fi
     # Two lanes on two cores: by default each TensorFlow process sizes its op pools for the whole
     # machine, so two trainings run four busy threads. One intra-op thread each did more work per
-    # CPU second (python benchmarks/lane_threads.py: the quick VGG19 1.18x the images/s, ResNet50
-    # 1.05x, at 0.85x and 0.96x the CPU time per image). Notebooks and child processes inherit it;
-    # set TF_NUM_INTRAOP_THREADS yourself to override. Single-stack runs keep TensorFlow's default.
+    # CPU second, for both networks the lanes train (python benchmarks/lane_threads.py; figures in
+    # benchmarks/README.md). Notebooks and child processes inherit it; set TF_NUM_INTRAOP_THREADS
+    # yourself to override. Single-stack runs keep TensorFlow's default.
     export TF_NUM_INTRAOP_THREADS="${TF_NUM_INTRAOP_THREADS:-1}"
     echo "test.sh: TF_NUM_INTRAOP_THREADS=$TF_NUM_INTRAOP_THREADS in both lanes"
     start=$SECONDS

@@ -1,14 +1,18 @@
 """Project-wide consistency: the environment files pin the same packages, the Colab stack
-names the pinned packages, and README.md states what the scripts do."""
+names the pinned packages, README.md gives a learner the two commands and the Colab links,
+CONTRIBUTING.md states what the scripts do, and benchmarks/README.md covers every benchmark."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from tools import colab_stack  # the repository root is on sys.path (pyproject.toml: pythonpath)
+from tools import colab_stack, nbtools  # the repository root is on sys.path (pyproject.toml: pythonpath)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+README = REPO_ROOT / "README.md"
+CONTRIBUTING = REPO_ROOT / "CONTRIBUTING.md"
+BENCHMARKS_README = REPO_ROOT / "benchmarks" / "README.md"
 _PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==(?P<version>[^\s;#]+)$")
 
 
@@ -152,15 +156,16 @@ def _version(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split("."))
 
 
-def test_readme_and_setup_state_the_same_python_versions():
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+def test_readme_contributing_and_setup_state_the_same_python_versions():
     setup = (REPO_ROOT / "scripts" / "setup.sh").read_text(encoding="utf-8")
     low, high = _setup_value("PINNED_PYTHON_MIN"), _setup_value("PINNED_PYTHON_MAX")
     assert re.fullmatch(r"3\.\d+", low) and re.fullmatch(r"3\.\d+", high), (low, high)
-    assert f"Python {low}–{high}" in readme, f"README.md must state the supported range 'Python {low}–{high}'"
-    assert not re.search(r"Python 3\.\d+[–-]3\.\d+", readme.replace(f"Python {low}–{high}", "")), (
-        "README.md states another Python range than scripts/setup.sh"
-    )
+    for doc in (README, CONTRIBUTING):
+        text = doc.read_text(encoding="utf-8")
+        assert f"Python {low}–{high}" in text, f"{doc.name} must state the supported range 'Python {low}–{high}'"
+        assert not re.search(r"Python 3\.\d+[–-]3\.\d+", text.replace(f"Python {low}–{high}", "")), (
+            f"{doc.name} states another Python range than scripts/setup.sh"
+        )
     # setup.sh's messages use the variables, so they say what it checks
     assert "Install Python $PINNED_PYTHON_MIN-$PINNED_PYTHON_MAX" in setup
     assert "expected Python $PINNED_PYTHON_MIN-$PINNED_PYTHON_MAX" in setup
@@ -180,7 +185,7 @@ def test_readme_and_setup_state_the_same_python_versions():
 
 
 def test_readme_tested_on_line_names_both_stacks():
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    readme = README.read_text(encoding="utf-8")
     line = colab_stack.tested_on_line()
     assert line in readme.splitlines(), (
         f"README.md's 'Tested on' line is out of date: run `python tools/colab_stack.py tested-on`. Expected: {line}"
@@ -189,19 +194,82 @@ def test_readme_tested_on_line_names_both_stacks():
     assert requirements_pins()["tensorflow"] in line
 
 
-def test_readme_documents_the_test_commands_of_both_stacks():
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    test_sh = (REPO_ROOT / "scripts" / "test.sh").read_text(encoding="utf-8")
+def test_readme_gives_the_two_commands_before_the_notebooks():
+    readme = README.read_text(encoding="utf-8")
     ci = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    top = readme.split("\n## The notebooks", 1)
+    assert len(top) == 2, "README.md: expected a section '## The notebooks'"
+    blocks = re.findall(r"^```bash\n(.*?)^```", top[0], re.M | re.S)
+    commands = [line.split("#", 1)[0].strip() for block in blocks for line in block.splitlines()]
+    for command in ("bash scripts/lab.sh", "bash scripts/test.sh"):
+        assert command in commands, (
+            f"README.md must give `{command}` in a bash block before the notebook list. Received: {commands}")
+    # CI runs README's test command, as it stands, without choosing a stack
+    assert re.search(r"^bash scripts/test.sh </dev/null", ci, re.M), ".ci/run must run `bash scripts/test.sh`"
+
+
+def test_readme_colab_badges_open_the_learner_copies_and_link_the_solved_notebooks():
+    readme = README.read_text(encoding="utf-8")
+    colab_links = set(re.findall(r"\]\((https://colab\.research\.google\.com/github/[^)\s]+)\)", readme))
+    badges = set(re.findall(r"\[!\[Open In Colab\]\([^)]*\)\]\((https://colab[^)\s]+)\)", readme))
+    expected_badges, expected_solved = set(), set()
+    for notebook in sorted((REPO_ROOT / "notebooks").glob("*.ipynb")):
+        assert (REPO_ROOT / "exercises" / notebook.name).is_file(), f"exercises/{notebook.name} is missing"
+        expected_badges.add(dict(nbtools.expected_badges(f"exercises/{notebook.name}"))["colab"])
+        expected_solved.add(dict(nbtools.expected_badges(f"notebooks/{notebook.name}"))["colab"])
+    assert badges == expected_badges, (
+        "README.md's Colab badges must open the learner copies in exercises/, one per notebook. "
+        f"Missing: {sorted(expected_badges - badges)}; unexpected: {sorted(badges - expected_badges)}")
+    assert colab_links == expected_badges | expected_solved, (
+        "README.md must link each solved notebook in Colab beside its badge, and no other Colab page. "
+        f"Missing: {sorted(expected_solved - colab_links)}; "
+        f"unexpected: {sorted(colab_links - expected_badges - expected_solved)}")
+
+
+#: What belongs in CONTRIBUTING.md or benchmarks/README.md, not in the learners' README (as words, so that
+#: "airplane" is no lane).
+MAINTAINER_TERMS = ("lanes?", "intra-op", "TF_NUM_INTRAOP_THREADS", "nbval", "AMD", "Intel", "Xeon", "autotun\\w*")
+README_MAX_WORDS = 1200
+
+
+def test_readme_stays_a_page_for_learners():
+    readme = README.read_text(encoding="utf-8")
+    words = len(readme.split())
+    assert words <= README_MAX_WORDS, (
+        f"README.md is for learners and teachers: expected at most {README_MAX_WORDS} words (move maintainers' "
+        f"matters to CONTRIBUTING.md, figures to benchmarks/README.md). Received: {words} words")
+    found = [m[0] for term in MAINTAINER_TERMS if (m := re.search(rf"\b{term}\b", readme, re.I))]
+    assert not found, f"README.md: expected no maintainers' matters (they belong in CONTRIBUTING.md). Received: {found}"
+    assert "(CONTRIBUTING.md)" in readme, "README.md must point to CONTRIBUTING.md"
+
+
+def test_contributing_documents_the_stacks_and_the_tools():
+    contributing = CONTRIBUTING.read_text(encoding="utf-8")
+    test_sh = (REPO_ROOT / "scripts" / "test.sh").read_text(encoding="utf-8")
     for command in ("bash scripts/test.sh", "bash scripts/test.sh --stack pinned", "bash scripts/test.sh --stack colab",
-                    "python tools/colab_stack.py update"):
-        assert f"{command} " in readme or f"{command}`" in readme, f"README.md must document `{command}`"
+                    "python tools/colab_stack.py update", "python tools/nbtools.py run",
+                    "python tools/nbtools.py fmt", "python tools/nbtools.py exercises"):
+        assert f"{command} " in contributing or f"{command}`" in contributing, (
+            f"CONTRIBUTING.md must document `{command}`")
     for stack in ("both", "pinned", "colab"):
         assert re.search(rf"^\s*{stack}\)", test_sh, re.M), f"scripts/test.sh has no case for --stack {stack}"
     assert re.search(r"^stack=both$", test_sh, re.M), "scripts/test.sh must test both stacks by default"
-    # CI runs README's one command, without choosing a stack
-    assert re.search(r"^bash scripts/test.sh </dev/null", ci, re.M), ".ci/run must run `bash scripts/test.sh`"
+    # The settings the two-lane run makes, each documented with its reason
+    for setting in ("TF_NUM_INTRAOP_THREADS=1", "TF_ENABLE_ONEDNN_OPTS=1", "without_autotune"):
+        assert setting in contributing, f"CONTRIBUTING.md must explain `{setting}`"
+    assert 'TF_NUM_INTRAOP_THREADS="${TF_NUM_INTRAOP_THREADS:-1}"' in test_sh
     assert ".venv-colab/" in (REPO_ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
+
+
+def test_benchmarks_readme_covers_every_benchmark():
+    text = BENCHMARKS_README.read_text(encoding="utf-8")
+    headings = re.findall(r"^## (\S+\.py)\b", text, re.M)
+    scripts = sorted(p.name for p in (REPO_ROOT / "benchmarks").glob("*.py"))
+    assert sorted(headings) == scripts, (
+        f"benchmarks/README.md must have one '## <script>' section per benchmark. Expected: {scripts}. "
+        f"Received: {sorted(headings)}")
+    for script in scripts:
+        assert f"python benchmarks/{script}" in text, f"benchmarks/README.md must give the command of {script}"
 
 
 def _test_sh_array(name: str) -> list[str]:

@@ -190,10 +190,10 @@ def import_tensorflow_quietly() -> None:
 
     It also turns on TensorFlow's oneDNN kernels on the CPU (``TF_ENABLE_ONEDNN_OPTS=1``)
     unless that variable is set already. TensorFlow enables them by default only on
-    CPUs with AVX-512 neural-network instructions, so on other x86 CPUs (AMD's, older
-    Intel laptops, the two-core machines our CI runs on) convolutions run on slower
-    kernels: measured here, training ResNet50 ran 2.5x and the CIFAR VGG19 1.85x faster
-    with them (``python benchmarks/onednn.py``). They change float round-off, so trained
+    CPUs with AVX-512 neural-network instructions, so on other x86 CPUs (many AMD ones,
+    older Intel laptops, two-core CI machines) convolutions run on slower kernels, and
+    the series' trainings run much faster with oneDNN (``python benchmarks/onednn.py``;
+    its figures are in benchmarks/README.md). They change float round-off, so trained
     numbers differ slightly from a run without them; set ``TF_ENABLE_ONEDNN_OPTS=0``
     before ``import utils`` to go back. A GPU is unaffected.
     """

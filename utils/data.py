@@ -252,8 +252,9 @@ def without_autotune(dataset):
     With autotuning on (tf.data's default), deleting an iterator waits for the autotuner's
     next round, and those rounds come up to 10 s apart: Keras deletes an iterator after
     every epoch of ``fit`` and after every ``evaluate`` and ``predict``, so each of them
-    could end with seconds of idle CPU (TensorFlow 2.20 and 2.21, measured by
-    ``python benchmarks/tfdata_iterator_wait.py``). Turned off, the batches are the same and
+    could end with seconds of idle CPU (TensorFlow 2.20 and 2.21 both wait:
+    ``python benchmarks/tfdata_iterator_wait.py``, figures in benchmarks/README.md).
+    Turned off, the batches are the same and
     ``num_parallel_calls=tf.data.AUTOTUNE`` still runs a map on several threads.
 
     Args:
