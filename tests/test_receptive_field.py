@@ -297,6 +297,9 @@ def test_plot_fields_returns_a_figure(vgg16_table):
     assert isinstance(fig, matplotlib.figure.Figure)
     labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert "block5_pool" in labels and "input size (224 px)" in [t.get_text() for t in fig.axes[0].get_legend().texts]
+    assert labels[0] == "input_layer" or labels[0].startswith("input")
+    assert fig.axes[0].get_yscale() == "linear"  # a step's height is what the layer adds
+    assert rf.plot_fields(vgg16_table, log=True).axes[0].get_yscale() == "log"
     fig = rf.plot_fields(vgg16_table, layers=["block1_pool", "block5_pool"])
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["block1_pool", "block5_pool"]
     with pytest.raises(ValueError, match="Received: unknown"):
@@ -359,7 +362,11 @@ def test_checkers_accept_right_and_reject_wrong_answers():
     assert checks.check_layers_for_field(lambda target, k: -(-(target - 1) // (k - 1)))
     off = checks.check_layers_for_field(lambda target, k: (target - 1) // (k - 1))
     assert not off and "layers_for_field" in repr(off)
-    assert checks.check_stack_savings(lambda c, n, k=3: checks.stack_savings(c, n, k))
-    no_bias = checks.check_stack_savings(lambda c, n, k=3: {"stack": n * k * k * c * c,
-                                                              "single": (n * (k - 1) + 1) ** 2 * c * c})
-    assert not no_bias and "bias" in repr(no_bias)
+    def window(layers, i):
+        field = rf.field_of_stack(layers)
+        return field.start + i * field.jump, field.start + i * field.jump + field.size - 1
+
+    assert checks.check_unit_window(window)
+    assert all(checks.unit_window(layers, i) == window(layers, i) for _, layers, i in checks.UNIT_WINDOW_CASES)
+    no_padding = checks.check_unit_window(lambda layers, i: window([(k, s, 0) for k, s, p in layers], i))
+    assert not no_padding and "padding moves the window" in repr(no_padding)

@@ -463,8 +463,11 @@ def receptive_fields(model, *, passthrough: Iterable[type] = (), include_input: 
 
 
 def plot_fields(table, *, layers: Iterable[str] | None = None, input_size: int | None = None,
-                title: str | None = None, ax=None, axis: str = "h", max_labels: int = 30):
+                title: str | None = None, ax=None, axis: str = "h", max_labels: int = 30, log: bool = False):
     """Plot receptive field size and jump against depth, with the input size for scale.
+
+    The y axis is linear by default, so that a step's height is the pixels a layer adds
+    (on a log axis, the larger steps of the deeper blocks would look smaller).
 
     Args:
         table: What :func:`receptive_fields` returned.
@@ -478,7 +481,8 @@ def plot_fields(table, *, layers: Iterable[str] | None = None, input_size: int |
         axis: ``"h"`` or ``"w"``, for tables with separate height and width columns.
             Defaults to ``"h"``.
         max_labels: At most this many layer names on the x axis (without ``layers``,
-            only layers that change the geometry are named). Defaults to 30.
+            only layers that change the geometry are named, and the input). Defaults to 30.
+        log: Draw the y axis on a log scale (base 2). Defaults to False.
 
     Returns:
         The matplotlib ``Figure``.
@@ -508,10 +512,11 @@ def plot_fields(table, *, layers: Iterable[str] | None = None, input_size: int |
         input_size = sizes[0 if axis == "h" else 1]
     if input_size:
         ax.axhline(input_size, color="grey", ls="--", lw=1, label=f"input size ({input_size} px)")
-    ax.set_yscale("log", base=2)
-    ax.set_ylabel("pixels of the input (log scale)")
+    if log:
+        ax.set_yscale("log", base=2)
+    ax.set_ylabel("pixels of the input" + (" (log scale)" if log else ""))
     changes = [i for i, (k, s, p) in enumerate(zip(spatial[col("kernel")], spatial[col("stride")], spatial[col("pad")]))
-               if layers is not None or k > 1 or s > 1 or p != 0]  # the layers that change the geometry
+               if layers is not None or i == 0 or k > 1 or s > 1 or p != 0]  # the input, and what changes the geometry
     if len(changes) > max_labels:
         changes = changes[:: math.ceil(len(changes) / max_labels)]
     ax.set_xticks(x[changes])
