@@ -54,7 +54,10 @@ def test_time_steps_counts_and_validates():
     calls = []
     timing = profiling.time_steps(lambda: calls.append(1) or np.zeros(1), burn_in=2, steps=3)
     assert len(calls) == 5 and len(timing.seconds) == 3
-    assert timing.std >= 0 and "over 3 batches" in str(timing)
+    assert timing.std >= 0 and "over 3 batches" in str(timing) and "±" in str(timing)
+    # One or two samples give no useful spread: the mean alone.
+    assert str(profiling.Timing([1.0, 3.0])) == "2.000 s per batch (mean of 2 batches)"
+    assert str(profiling.Timing([1.5])) == "1.500 s per batch (mean of 1 batch)"
     with pytest.raises(ValueError, match="Received: burn_in=0, steps=0"):
         profiling.time_steps(lambda: 0, burn_in=0, steps=0)
 

@@ -116,7 +116,10 @@ class Timing:
         return float(np.std(self.seconds))
 
     def __str__(self) -> str:
-        return f"{self.mean:.3f} ± {self.std:.3f} s per batch over {len(self.seconds)} batches"
+        n = len(self.seconds)
+        if n < 3:  # the spread of one or two samples says little: give the mean alone
+            return f"{self.mean:.3f} s per batch (mean of {n} batch{'es' if n != 1 else ''})"
+        return f"{self.mean:.3f} ± {self.std:.3f} s per batch over {n} batches"
 
 
 def time_steps(step, *, burn_in: int = 1, steps: int = 3) -> Timing:
