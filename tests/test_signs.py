@@ -761,6 +761,30 @@ def test_make_dataset_augments_each_photo_and_epoch():
     assert not np.allclose(first, second)  # and new ones every epoch
 
 
+def test_make_dataset_takes_another_augmentation():
+    import keras
+
+    x = _tiny_images(4, size=16)
+    flip = keras.layers.RandomFlip("horizontal", seed=0)
+    calls = []
+
+    def mirror(images, training=False):  # a function works as well as a layer
+        calls.append(training)
+        return images[:, :, ::-1, :]
+
+    flipped = _epoch(signs.make_dataset(x, np.arange(4) % 2, 2, batch_size=4, training=True, seed=0,
+                                        augment=mirror))[0]
+    assert calls and all(calls)  # called with training=True
+    assert np.allclose(np.sort(flipped.reshape(4, -1), axis=0),
+                       np.sort(signs.preprocess(x)[:, :, ::-1, :].reshape(4, -1), axis=0))  # exactly mirrored
+    with_layer = signs.make_dataset(x, np.arange(4) % 2, 2, batch_size=4, training=True, augment=flip)
+    assert _epoch(with_layer)[0].shape == (4, 16, 16, 3)
+    plain = _epoch(signs.make_dataset(x, np.arange(4) % 2, 2, batch_size=4, augment=mirror))[0]  # not training
+    assert np.array_equal(plain, signs.preprocess(x))
+    with pytest.raises(TypeError, match="augment must be None or a callable.*Received: augment of type str"):
+        signs.make_dataset(x, np.arange(4) % 2, 2, training=True, augment="flip")
+
+
 @pytest.mark.parametrize("x, y, kwargs, message", [
     (_tiny_images(4).astype(np.float32), np.zeros(4, int), {}, r"x must be uint8 images.*x.dtype=float32"),
     (_tiny_images(4)[..., 0], np.zeros(4, int), {}, r"Received: x.dtype=uint8, x.shape=\(4, 8, 8\)"),

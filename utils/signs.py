@@ -615,11 +615,10 @@ RECIPE = {
              "patience": 8},
 }
 
-#: What chooses the checkpoint and stops early. Not the validation accuracy: 160
-#: validation photos reach 100% accuracy long before training ends (epoch 11 or 17 of 40 in
-#: two full-mode runs), after which accuracy cannot tell epochs apart, and the first perfect
-#: epoch, still at a high learning rate, would be kept. The loss keeps falling as the model grows surer
-#: of the right answers.
+#: What chooses the checkpoint and stops early. Not the validation accuracy: on 160
+#: validation photos it moves in steps of one photo and stops changing once every photo is
+#: right, so it cannot tell the later epochs apart. The loss keeps measuring how sure the
+#: model is of the right answers.
 MONITOR = "val_loss"
 
 
@@ -663,7 +662,7 @@ def augmenter(seed: int = 0):
     rotations of up to 0.05 turn (18 degrees), zoom of up to 10% either way, brightness
     changed by up to 0.2 of the [0, 1] range; pixels moved in from outside repeat the
     edge (``fill_mode="nearest"``), as the plain backgrounds continue. No flips: see
-    notebook 04 for why.
+    notebook 04, section 3, for why (``make_dataset(..., augment=...)`` takes another).
 
     Args:
         seed: Seed of the random transforms.
@@ -682,7 +681,7 @@ def augmenter(seed: int = 0):
     ], name="augment")
 
 
-def make_dataset(x, y, classes, *, batch_size: int = 32, training: bool = False, seed: int = 0):
+def make_dataset(x, y, classes, *, batch_size: int = 32, training: bool = False, seed: int = 0, augment=None):
     """A ``tf.data`` pipeline: (shuffle,) batch, :func:`preprocess`, (augment,) prefetch.
 
     Args:
@@ -690,8 +689,12 @@ def make_dataset(x, y, classes, *, batch_size: int = 32, training: bool = False,
         y: Integer labels ``(N,)``, one-hot encoded here with :func:`one_hot`.
         classes: The number of classes or their names.
         batch_size: Images per batch, a positive integer.
-        training: Shuffle every epoch (seeded) and apply :func:`augmenter`. Defaults to False.
-        seed: Seed of the shuffling and the augmentation.
+        training: Shuffle every epoch (seeded) and augment. Defaults to False.
+        seed: Seed of the shuffling and of the default augmentation.
+        augment: The augmentation applied in training, a callable taking a batch and
+            ``training=True`` (a Keras layer or ``keras.Sequential``), for example
+            ``keras.Sequential([augmenter(seed), keras.layers.RandomFlip("horizontal")])``.
+            Defaults to None: ``augmenter(seed)``. Ignored when ``training`` is False.
 
     Returns:
         A ``tf.data.Dataset`` of ``(images float32 in [0, 1], one-hot labels)`` batches, without
@@ -700,7 +703,11 @@ def make_dataset(x, y, classes, *, batch_size: int = 32, training: bool = False,
     Raises:
         ValueError: For images that are not uint8 ``(N, H, W, 3)``, labels of another
             length, or a bad ``batch_size``, before anything is built.
+        TypeError: If ``augment`` is neither None nor callable.
     """
+    if augment is not None and not callable(augment):
+        raise TypeError(f"augment must be None or a callable such as a keras.Sequential of Random* layers. "
+                        f"Received: augment of type {type(augment).__name__}")
     x = np.asarray(x)
     if x.dtype != np.uint8 or x.ndim != 4 or x.shape[-1] != 3:
         raise ValueError(f"x must be uint8 images (N, height, width, 3). Received: x.dtype={x.dtype}, x.shape={x.shape}")
@@ -716,7 +723,7 @@ def make_dataset(x, y, classes, *, batch_size: int = 32, training: bool = False,
     dataset = dataset.batch(batch_size).map(lambda images, onehot: (preprocess(images), onehot),
                                             num_parallel_calls=tf.data.AUTOTUNE)
     if training:
-        augment = augmenter(seed)
+        augment = augmenter(seed) if augment is None else augment
         dataset = dataset.map(lambda images, onehot: (augment(images, training=True), onehot),
                               num_parallel_calls=tf.data.AUTOTUNE)
     return data.without_autotune(dataset.prefetch(tf.data.AUTOTUNE))  # iterators that end at once
@@ -728,8 +735,9 @@ def compile_model(model, learning_rate: float, steps: int):
     Adam whose learning rate follows a cosine decay
     (``keras.optimizers.schedules.CosineDecay``) from ``learning_rate`` at the first
     step to 0 after ``steps`` steps; categorical cross-entropy (the labels of
-    :func:`make_dataset` are one-hot); accuracy. The notebook and
-    ``benchmarks/resnet50_signs.py`` both call it, so they train alike.
+    :func:`make_dataset` are one-hot); accuracy. Notebook 04 writes these lines out in its
+    section 4.1; ``benchmarks/resnet50_signs.py`` calls this function, so it trains as the
+    notebook does.
 
     Args:
         model: A ``keras.Model`` with a softmax output.
@@ -764,8 +772,9 @@ def training_callbacks(checkpoint, patience: int | None = None) -> list:
     ``keras.callbacks.ModelCheckpoint`` saves the whole model to ``checkpoint`` at every
     epoch whose validation loss (:data:`MONITOR`) is the lowest so far; with
     ``patience``, ``keras.callbacks.EarlyStopping`` ends training after that many epochs
-    without a lower one and puts the best epoch's weights back into the model. The
-    notebook and ``benchmarks/resnet50_signs.py`` both call it, so they choose alike.
+    without a lower one and puts the best epoch's weights back into the model. Notebook 04
+    writes these callbacks out in its section 4.3; ``benchmarks/resnet50_signs.py`` calls
+    this function, so it chooses as the notebook does.
 
     Args:
         checkpoint: Path of the ``.keras`` file to write. It must not exist yet: a model
