@@ -85,11 +85,19 @@ def test_badges_point_at_the_notebook(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS + COPIES, ids=_rel)
-def test_setup_cell_begins_with_the_bootstrap_block(path):
-    setup = [c for c in _read(path).cells if c.cell_type == "code" and "setup" in _tags(c)]
+def test_setup_cell_follows_the_folded_bootstrap_cell(path):
+    cells = _read(path).cells
+    setup = [i for i, c in enumerate(cells) if c.cell_type == "code" and "setup" in _tags(c)]
     assert len(setup) == 1, f"{_rel(path)}: expected one code cell tagged 'setup', found {len(setup)}"
-    assert nbtools.bootstrap_block(setup[0].source) == nbtools.bootstrap_source()
-    assert setup[0].source.startswith(nbtools.bootstrap_source())
+    boot = [i for i, c in enumerate(cells) if "bootstrap" in _tags(c)]
+    assert boot == [setup[0] - 1], f"{_rel(path)}: expected one bootstrap cell right before the setup cell"
+    bootstrap = cells[boot[0]]
+    assert bootstrap.cell_type == "code" and bootstrap.source == nbtools.bootstrap_cell_source()
+    assert bootstrap.metadata["cellView"] == "form" and bootstrap.metadata["jupyter"] == {"source_hidden": True}
+    own = cells[setup[0]].source
+    assert nbtools.bootstrap_block(own) is None and len(own.splitlines()) <= 15, (
+        f"{_rel(path)}: the setup cell a learner reads should be a few lines without the bootstrap"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS + COPIES, ids=_rel)
@@ -297,17 +305,33 @@ def test_stamp_writes_badges_and_bootstrap():
     assert first.startswith("# 99 Demo\n\nA one-line promise.\n\n<!-- badges -->\n[![Open In Colab]")
     assert first.endswith("<!-- /badges -->\n\n## What you will learn\n")
     assert "example.com/old" not in first
-    setup = nb.cells[1].source
-    assert setup == nbtools.bootstrap_source() + "from utils import checks\nseed = 0\n\n"
+    boot, setup = nb.cells[1], nb.cells[2]
+    assert boot.source == nbtools.bootstrap_cell_source() and boot.metadata["tags"] == ["bootstrap"]
+    assert boot.source.startswith("#@title ") and boot.metadata["cellView"] == "form"
+    assert boot.metadata["jupyter"] == {"source_hidden": True}
+    assert setup.source == "from utils import checks\nseed = 0\n\n" and setup.metadata["tags"] == ["setup"]
     assert nbtools.stamp(nb, DEMO_PATH) == nb  # stamping twice changes nothing
+    assert nbtools.normalize(nb).cells[1].metadata == boot.metadata  # normalizing keeps the folding
 
 
 def test_stamp_replaces_an_outdated_block_and_keeps_the_cell_own_lines():
     nb = nbtools.stamp(demo_nb(), DEMO_PATH)
+    boot_id = nb.cells[1].id
     old = nb.cells[1].source.replace("timeout=300", "timeout=30").replace("convnet-classics.git", "old.git")
-    nb.cells[1].source = "\n\n" + old
+    nb.cells[1].source = old
     again = nbtools.stamp(nb, DEMO_PATH)
-    assert again.cells[1].source == nbtools.bootstrap_source() + "from utils import checks\nseed = 0\n\n"
+    assert again.cells[1].source == nbtools.bootstrap_cell_source() and again.cells[1].id == boot_id
+    assert again.cells[2].source == "from utils import checks\nseed = 0\n\n"
+
+
+def test_stamp_moves_the_older_layout_bootstrap_out_of_the_setup_cell():
+    nb = demo_nb()  # the older layout: the setup cell began with the block
+    nb.cells[1].source = "\n" + nbtools.bootstrap_source().replace("timeout=300", "timeout=30") + "from utils import checks\nseed = 0\n"
+    again = nbtools.stamp(nb, DEMO_PATH)
+    assert [_tags(c) for c in again.cells[1:3]] == [["bootstrap"], ["setup"]]
+    assert again.cells[1].source == nbtools.bootstrap_cell_source()
+    assert again.cells[2].source == "from utils import checks\nseed = 0\n"
+    assert again.cells[2].outputs == nb.cells[1].outputs  # the setup cell keeps its outputs
 
 
 def test_bootstrap_source_names_meta_and_is_short():
@@ -389,29 +413,30 @@ def test_make_exercise():
     copy = nbtools.make_exercise(demo_nb(), DEMO_PATH)
     assert nbtools.badge_urls(copy) == expected_urls("exercises/99_demo.ipynb")
     assert [c.id for c in copy.cells] == [c.id for c in source.cells]
-    for index in (3, 4):  # the exercise and its check: nothing that gives the answer away
+    for index in (4, 5):  # the exercise and its check: nothing that gives the answer away
         assert copy.cells[index].outputs == [] and copy.cells[index].execution_count is None
     # every other cell keeps the outputs of the real run, for learners and nbval to compare
     for mine, theirs in zip(copy.cells, source.cells):
-        if mine.cell_type == "code" and mine.id not in (copy.cells[3].id, copy.cells[4].id):
+        if mine.cell_type == "code" and mine.id not in (copy.cells[4].id, copy.cells[5].id):
             assert mine.outputs == theirs.outputs and mine.execution_count == theirs.execution_count
-    assert copy.cells[3].source == DEMO_STUBBED
-    assert copy.cells[4].source == source.cells[4].source
-    assert copy.cells[1].source == source.cells[1].source  # same bootstrap, same own lines
+    assert copy.cells[4].source == DEMO_STUBBED
+    assert copy.cells[5].source == source.cells[5].source
+    assert copy.cells[1].source == source.cells[1].source  # same bootstrap
+    assert copy.cells[2].source == source.cells[2].source  # same own lines
     assert nbtools.formatted(copy, "exercises/99_demo.ipynb") == copy  # fmt leaves it alone
     assert nbtools.make_exercise(nbtools.formatted(demo_nb(), DEMO_PATH), DEMO_PATH) == copy
 
 
 def test_demo_exercise_solution_passes_and_stub_reports():
     nb = nbtools.formatted(demo_nb(), DEMO_PATH)
-    assert nbtools.exercise_cells(nb, DEMO_PATH) == [(3, 4)]
-    solved = run_exercise(nb.cells[3].source, nb.cells[4].source, DEMO_CHECKS)
+    assert nbtools.exercise_cells(nb, DEMO_PATH) == [(4, 5)]
+    solved = run_exercise(nb.cells[4].source, nb.cells[5].source, DEMO_CHECKS)
     assert solved.passed and repr(solved) == "✓ Exercise 99.1 passed: double and triple work"
-    stubbed = run_exercise(nbtools.stub_source(nb.cells[3].source), nb.cells[4].source, DEMO_CHECKS)
+    stubbed = run_exercise(nbtools.stub_source(nb.cells[4].source), nb.cells[5].source, DEMO_CHECKS)
     assert not stubbed.passed
     assert "not implemented" in stubbed.messages[0]
     assert repr(stubbed).startswith("✗ Exercise 99.1 failed:\n    not implemented yet: double()")
-    wrong = run_exercise(nb.cells[3].source.replace("2 * x", "x + 2"), nb.cells[4].source, DEMO_CHECKS)
+    wrong = run_exercise(nb.cells[4].source.replace("2 * x", "x + 2"), nb.cells[5].source, DEMO_CHECKS)
     assert repr(wrong) == "✗ Exercise 99.1 failed:\n    double(21): expected 42, received 23"
 
 

@@ -25,12 +25,17 @@ Badges
     Colab" and a "View on GitHub" badge pointing at the notebook's own path in the
     repository and ref named in utils/_meta.py, the one place that names them.
 
-Setup cell
-    Exactly one code cell is tagged ``setup``. It begins with the bootstrap block
-    (see :func:`bootstrap_source`), between the lines ``# --- bootstrap: ...`` and
-    ``# --- end bootstrap ---``. The tool writes that block and never touches the
-    notebook's own lines after it (``from utils import config, checks``,
-    ``run = config.start(seed=0)``, ...).
+Setup cells
+    Exactly one code cell is tagged ``setup``: the notebook's own first lines
+    (``from utils import config, checks``, ``run = config.start(seed=0)``, ...), which
+    the tool never touches. Right before it the tool keeps one code cell tagged
+    ``bootstrap`` holding only the bootstrap block (see :func:`bootstrap_source`),
+    between the lines ``# --- bootstrap: ...`` and ``# --- end bootstrap ---``, under a
+    Colab ``#@title`` line. That cell is plumbing a learner need not read, so it is
+    folded: Colab's form view (cell metadata ``cellView: form``) and JupyterLab's
+    hidden input (``jupyter.source_hidden``) show only its title. The tool writes that
+    cell whole; a setup cell that still begins with the block (the older layout) has
+    it moved out into the bootstrap cell.
 
 Exercises
     A code cell tagged ``exercise`` holds one or more regions between the lines
@@ -41,7 +46,7 @@ Exercises
     exercise cell defines a function, and only calling it raises.
 
     The next code cell is tagged ``check``: a single expression such as
-    ``checks.check_fc1_params(fc1_params)`` calling a checker of utils/checks.py,
+    ``checks.check_block_macs(block_macs)`` calling a checker of utils/checks.py,
     which reports (never raises) and returns a ``CheckResult``. The setup cell
     imports ``checks`` (``from utils import checks``).
 
@@ -63,7 +68,7 @@ Normalized JSON (as tensorflow/docs' nbfmt)
     nbformat 4.5; every cell has an id (valid unique ids are kept, others become
     ``cell-000``, ``cell-001``, ... by position); notebook metadata holds only the
     kernelspec, ``language_info.name`` and Colab's ``provenance``/``toc_visible``;
-    cell metadata holds only non-empty ``tags``; sources lose trailing whitespace;
+    cell metadata holds only non-empty ``tags`` (and the bootstrap cell's folding); sources lose trailing whitespace;
     the file is written as nbformat writes it (indent 1, sorted keys, UTF-8 text)
     and ends with a newline.
 """
@@ -98,6 +103,11 @@ STUB_LINE = (
     'then run the check cell below.")'
 )
 TAG_SETUP = "setup"
+TAG_BOOTSTRAP = "bootstrap"
+# The bootstrap cell's first line: what Colab's form view shows of the folded cell.
+BOOTSTRAP_TITLE = "#@title Run this first: it makes the series' `utils` importable (fetching the series in Colab)"
+# Folds the bootstrap cell: Colab's form view, and JupyterLab's hidden input.
+BOOTSTRAP_CELL_METADATA = {"cellView": "form", "jupyter": {"source_hidden": True}}
 TAG_EXERCISE = "exercise"
 TAG_CHECK = "check"
 
@@ -241,8 +251,13 @@ def bootstrap_block(source: str) -> str | None:
     return "\n".join(lines[begin : end + 1]) + "\n"
 
 
-def _with_bootstrap(source: str, where: str) -> str:
-    """Return ``source`` beginning with the current bootstrap block, its own lines kept."""
+def bootstrap_cell_source() -> str:
+    """Return the source of the bootstrap cell: its Colab title, then the bootstrap block."""
+    return BOOTSTRAP_TITLE + "\n" + bootstrap_source().rstrip("\n")
+
+
+def _without_bootstrap(source: str, where: str) -> str:
+    """Return ``source`` with its bootstrap block (if any) and leading blank lines removed."""
     lines = source.split("\n")
     begins = [i for i, line in enumerate(lines) if line.strip() == BOOTSTRAP_BEGIN]
     ends = [i for i, line in enumerate(lines) if line.strip() == BOOTSTRAP_END]
@@ -256,7 +271,7 @@ def _with_bootstrap(source: str, where: str) -> str:
         lines = lines[: begins[0]] + lines[ends[0] + 1 :]
     while lines and not lines[0].strip():
         lines.pop(0)
-    return bootstrap_source() + "\n".join(lines)
+    return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------- stamp
@@ -299,10 +314,21 @@ def stamp(nb, path: str | os.PathLike):
     if len(setup) != 1:
         raise ValueError(
             f"{rel}: expected exactly one code cell tagged {TAG_SETUP!r} (the setup cell, "
-            f"which begins with the bootstrap block). Received: cells {setup}"
+            f"which follows the bootstrap cell). Received: cells {setup}"
         )
     index = setup[0]
-    nb.cells[index].source = _with_bootstrap(nb.cells[index].source, f"{rel}: cell {index}")
+    nb.cells[index].source = _without_bootstrap(nb.cells[index].source, f"{rel}: cell {index}")
+    # One bootstrap cell, right before the setup cell, written whole (its id kept).
+    old = [c for c in nb.cells if TAG_BOOTSTRAP in _tags(c)]
+    cell_id = old[0].get("id") if old else None
+    setup_cell = nb.cells[index]
+    nb.cells = [c for c in nb.cells if TAG_BOOTSTRAP not in _tags(c)]
+    index = next(i for i, c in enumerate(nb.cells) if c is setup_cell)
+    bootstrap = nbformat.v4.new_code_cell(
+        bootstrap_cell_source(), metadata={"tags": [TAG_BOOTSTRAP], **copy.deepcopy(BOOTSTRAP_CELL_METADATA)}
+    )
+    bootstrap.id = cell_id or "bootstrap"
+    nb.cells.insert(index, bootstrap)
     return nb
 
 
@@ -314,6 +340,14 @@ def _source(cell) -> str:
     if not isinstance(source, str):
         source = "".join(source)
     return source.replace("\r\n", "\n").rstrip()
+
+
+def _cell_metadata(tags: list[str]) -> dict:
+    """Return the metadata a normalized cell keeps: its tags, and the bootstrap cell's folding."""
+    metadata = {"tags": tags} if tags else {}
+    if TAG_BOOTSTRAP in tags:
+        metadata.update(copy.deepcopy(BOOTSTRAP_CELL_METADATA))
+    return metadata
 
 
 def normalize(nb):
@@ -348,7 +382,7 @@ def normalize(nb):
         new = {
             "cell_type": cell["cell_type"],
             "id": cell_id,
-            "metadata": {"tags": tags} if tags else {},
+            "metadata": _cell_metadata(tags),
             "source": _source(cell),
         }
         if cell["cell_type"] == "code":
@@ -489,7 +523,7 @@ def exercise_cells(nb, path: str | os.PathLike = "notebook") -> list[tuple[int, 
         except SyntaxError:
             raise ValueError(
                 f"{where}: cell {j}: a check cell must be a single expression calling a checker "
-                "of utils/checks.py, e.g. checks.check_fc1_params(fc1_params)"
+                "of utils/checks.py, e.g. checks.check_block_macs(block_macs)"
             ) from None
         pairs.append((i, j))
     return pairs
