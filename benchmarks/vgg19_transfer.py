@@ -11,13 +11,14 @@ top (``transfer.without_top``) is then fine-tuned on the other five classes from
 the same number of epochs and the notebook's model (raw pixels in, flips, Keras'
 ``vgg19.preprocess_input``, the base, global average pooling, dropout 0.2, a softmax):
 
-- ``from scratch``: a base of the same shape with random weights, BatchNorm in training
-  mode, Adam at ``--rate`` for ``--epochs``;
-- ``all at once``: the pretrained base, trainable from the first step, called with
-  ``training=False``, Adam at ``--rate`` for ``--epochs``;
+- ``from scratch``: a base of the same shape with random weights, Adam at ``--rate``
+  for ``--epochs``;
+- ``all at once``: the pretrained base, trainable from the first step (its BatchNorm
+  layers too), Adam at ``--rate`` for ``--epochs``: the Zhihu tutorial's way;
 - ``two phases``: the Keras guide's: the base frozen, the head trained at ``--rate`` for
-  ``--head-epochs``; then the base unfrozen (still ``training=False``), recompiled at
-  ``--low-rate`` and trained for the remaining epochs.
+  ``--head-epochs``; then the base unfrozen but its BatchNorm layers kept frozen (in
+  Keras 3, ``fit``'s ``training=True`` overrides the ``training=False`` of the base's
+  call), recompiled at ``--low-rate`` and trained for the remaining epochs.
 
 It prints, per seed and way, the accuracy on the target task's 5,000 test images and
 the pretrained base's accuracy on the source task's test images with Caffe (BGR) input
@@ -46,15 +47,15 @@ from utils import cifar, data, transfer, vgg  # noqa: E402
 SOURCE_CLASSES, TARGET_CLASSES = [0, 1, 2, 3, 4], [5, 6, 7, 8, 9]
 
 
-def new_model(base, base_training=False):
+def new_model(base, classes=len(TARGET_CLASSES)):
     """Notebook 05's transfer model: raw RGB pixels in, class probabilities out."""
     inputs = keras.Input(shape=(32, 32, 3))
     x = keras.layers.RandomFlip("horizontal")(inputs)
     x = keras.applications.vgg19.preprocess_input(x)
-    x = base(x, training=base_training)
+    x = base(x, training=False)
     x = keras.layers.GlobalAveragePooling2D()(x)
     x = keras.layers.Dropout(0.2)(x)
-    outputs = keras.layers.Dense(len(TARGET_CLASSES), activation="softmax")(x)
+    outputs = keras.layers.Dense(classes, activation="softmax")(x)
     return keras.Model(inputs, outputs)
 
 
@@ -73,6 +74,8 @@ def main(argv=None):
     parser.add_argument("--low-rate", type=float, default=1e-4)
     parser.add_argument("--labels-per-class", type=int, default=100)
     parser.add_argument("--pretrain-epochs", type=int, default=3)
+    parser.add_argument("--cache", default="", help="a folder to keep each seed's pretrained weights in, "
+                        "so that runs with other fine-tuning settings skip the pretraining")
     args = parser.parse_args(argv)
 
     (x_all, y_all), (x_test, y_test) = data.load_cifar10()
@@ -95,18 +98,26 @@ def main(argv=None):
         keras.utils.set_random_seed(seed)
         source_ds = cifar.dataset(*source_train, recipe["batch_size"], training=True, shift=0.0, classes=5, seed=seed)
         pretrained = cifar.build_model(recipe, classes=5)
-        cifar.compile_model(pretrained, recipe, recipe["epochs"] * len(source_ds))
-        pretrained.fit(source_ds, epochs=recipe["epochs"], verbose=0, shuffle=False)
+        cached = Path(args.cache) / f"pretrained-{cifar.settings_tag('seed', {**recipe, 'seed': seed})}.weights.h5" \
+            if args.cache else None
+        if cached is not None and cached.is_file():
+            pretrained.load_weights(cached)
+        else:
+            cifar.compile_model(pretrained, recipe, recipe["epochs"] * len(source_ds))
+            pretrained.fit(source_ds, epochs=recipe["epochs"], verbose=0, shuffle=False)
+            if cached is not None:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                pretrained.save_weights(cached)
         row = {"seed": seed}
         for order in ("BGR", "RGB"):
             row[f"source {order}"] = pretrained.evaluate(
                 cifar.dataset(*source_test, 500, training=False, classes=5, bgr=order == "BGR"), verbose=0)[1]
 
-        # 1. from scratch: the same base, random weights; BatchNorm learns its statistics (training mode)
+        # 1. from scratch: the same base, random weights (its BatchNorm layers learn their statistics)
         keras.utils.set_random_seed(seed)
         scratch = vgg.vgg("E", include_top=False, input_shape=(32, 32, 3), width=recipe["width"], batch_norm=True,
                           batch_norm_momentum=0.9, kernel_initializer="he_normal", name="vgg19")
-        model = new_model(scratch, base_training=None)
+        model = new_model(scratch)
         fit(model, args.rate, args.epochs, target_train, target_val)
         row["from scratch"] = model.evaluate(*target_test, verbose=0)[1]
         # 2. all at once: the pretrained base trainable from the first step
@@ -123,6 +134,9 @@ def main(argv=None):
         fit(model, args.rate, args.head_epochs, target_train, target_val)
         row["head only"] = model.evaluate(*target_test, verbose=0)[1]
         base.trainable = True
+        for layer in base.layers:  # BatchNorm stays frozen: fit's training=True overrides training=False
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.trainable = False
         fit(model, args.low_rate, args.epochs - args.head_epochs, target_train, target_val)
         row["two phases"] = model.evaluate(*target_test, verbose=0)[1]
         row["minutes"] = (time.perf_counter() - started) / 60

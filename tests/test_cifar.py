@@ -33,7 +33,7 @@ def test_recipes_have_every_key_and_keep_the_source_optimiser_settings():
     ({"epochs": 0}, "recipe['epochs'] must be a positive number. Received: recipe['epochs']=0"),
     ({"batch_size": 2.5}, "recipe['batch_size'] must be a positive integer"),
     ({"dropout": 1.0}, "recipe['dropout'] must be a number in [0, 1)"),
-    ({"schedule": "cosine"}, "recipe['schedule'] must be one of piecewise, one-cycle"),
+    ({"schedule": "cosine"}, "recipe['schedule'] must be one of piecewise, warmup-cosine"),
     ({"l2": -1}, "recipe['l2'] must be a number >= 0"),
     ({"extra": 1}, "unknown ['extra']"),
 ])
@@ -94,7 +94,7 @@ def test_piecewise_schedule_is_the_source_one():
     assert got == [0.01, 0.01, 0.005, 0.005, 0.001, 0.001]
 
 
-def test_one_cycle_warms_up_then_decays_to_zero():
+def test_warmup_cosine_warms_up_then_decays_to_zero():
     rate = cifar.learning_rate({**cifar.RECIPE["quick"], "warmup": 0.2}, 100)
     values = np.array([float(rate(s)) for s in range(101)])
     assert values[0] == 0 and np.argmax(values) == 20 and np.isclose(values.max(), cifar.RECIPE["quick"]["learning_rate"])
@@ -169,6 +169,23 @@ def test_fit_or_resume_trains_logs_and_then_reloads(tmp_path, capsys):
         np.testing.assert_array_equal(a, b)
 
 
+def test_fit_or_resume_keyed_by_settings_trains_a_changed_configuration_afresh(tmp_path, capsys):
+    x, y = _images()
+    ds = cifar.dataset(x, y, 8, training=True, classes=4)
+    cifar.fit_or_resume(_compiled(eagerly=True), ds, epochs=1, folder=tmp_path, tag="main", verbose=0,
+                        settings={**TINY, "seed": 0})
+    cifar.fit_or_resume(_compiled(eagerly=True), ds, epochs=1, folder=tmp_path, tag="main", verbose=0,
+                        settings={**TINY, "seed": 0})
+    assert "weights loaded" in capsys.readouterr().out  # the same configuration: reloaded, and said so
+    cifar.fit_or_resume(_compiled(eagerly=True), ds, epochs=1, folder=tmp_path, tag="main", verbose=0,
+                        settings={**TINY, "seed": 0, "l2": 1e-3})
+    assert "weights loaded" not in capsys.readouterr().out  # a changed setting: trained afresh
+    assert len(list(tmp_path.glob("main-*.weights.h5"))) == 2 and len(list(tmp_path.glob("main-*.json"))) == 2
+    assert cifar.settings_tag("main", {"a": 1}) == cifar.settings_tag("main", {"a": 1}) != cifar.settings_tag("main", {"a": 2})
+    with pytest.raises(ValueError, match="settings must be a non-empty dict. Received: settings={}"):
+        cifar.settings_tag("main", {})
+
+
 def test_fit_or_resume_resumes_after_an_interruption(tmp_path, capsys):
     x, y = _images()
     ds = cifar.dataset(x, y, 8, training=True, classes=4)
@@ -208,6 +225,59 @@ def test_smoke_steps(monkeypatch):
     monkeypatch.setenv("CONVNET_SMOKE_STEPS", "two")
     with pytest.raises(ValueError, match="Received: CONVNET_SMOKE_STEPS='two'"):
         cifar.smoke_steps()
+
+
+@pytest.fixture
+def mixed_float16():
+    """Full mode's policy on a GPU, set for one test and restored afterwards whatever happens."""
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def test_pipelines_yield_float32_under_mixed_precision(mixed_float16):
+    x, y = _images(8)
+    for training, shift in ((True, 0.125), (True, 0.0), (False, 0.125)):
+        images, labels = next(iter(cifar.dataset(x, y, 8, training=training, shift=shift, classes=4)))
+        assert images.dtype == "float32" and labels.dtype == "float32", (training, shift)
+    evaluation, _ = next(iter(cifar.dataset(x, y, 8, training=False, classes=4)))
+    np.testing.assert_allclose(evaluation.numpy(), transfer.preprocess_caffe(x), atol=1e-4)
+
+
+def test_one_step_of_the_full_recipe_runs_under_mixed_precision(mixed_float16, monkeypatch):
+    monkeypatch.delenv("CONVNET_SMOKE_STEPS", raising=False)
+    full = {**cifar.RECIPE["full"], "batch_size": 4}
+    model = cifar.build_model(full, name="vgg19_bn_cifar10")
+    assert model.count_params() == 39_002_738  # the full-width network with the source's head
+    assert model.get_layer("block1_conv1").compute_dtype == "float16"
+    assert model.get_layer("predictions").compute_dtype == "float32"  # the class scores stay float32
+    cifar.compile_model(model, full, total_steps=10)
+    model.run_eagerly = True  # one step: tracing the full-width network would cost more than it runs
+    x, y = _images(4)
+    images, labels = next(iter(cifar.dataset(x, y, 4, training=True, shift=full["shift"])))
+    logs = model.train_on_batch(images, labels, return_dict=True)
+    assert np.isfinite(logs["loss"]), logs  # training mode: BatchNorm uses the batch's statistics
+
+
+def test_precision_policy_is_mixed_only_in_full_mode_with_an_accelerator_or_when_forced(monkeypatch):
+    monkeypatch.delenv(cifar.MIXED_PRECISION_ENV, raising=False)
+    assert cifar.precision_policy("full", ["GPU"]) == "mixed_float16"
+    assert cifar.precision_policy("full", ["TPU"]) == "mixed_bfloat16"
+    assert cifar.precision_policy("full", []) == "float32"
+    assert cifar.precision_policy("quick", ["GPU"]) == "float32"
+    monkeypatch.setenv(cifar.MIXED_PRECISION_ENV, "1")
+    assert cifar.precision_policy("full", []) == "mixed_float16"
+    assert cifar.precision_policy("quick", []) == "float32"
+    monkeypatch.setenv(cifar.MIXED_PRECISION_ENV, "0")
+    assert cifar.precision_policy("full", ["GPU"]) == "float32"
+    monkeypatch.setenv(cifar.MIXED_PRECISION_ENV, "yes")
+    with pytest.raises(ValueError, match="must be 0 or 1. Received: CONVNET_MIXED_PRECISION='yes'"):
+        cifar.precision_policy("full", [])
+    with pytest.raises(ValueError, match="Received: mode='fast'"):
+        cifar.precision_policy("fast", [])
 
 
 def test_memory_growth_is_asked_for_every_gpu(monkeypatch):

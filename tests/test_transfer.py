@@ -161,3 +161,27 @@ def test_a_weights_file_named_in_the_environment_is_used(monkeypatch, tmp_path):
     monkeypatch.setenv(transfer.WEIGHTS_FILE_ENV, str(tmp_path / "missing.h5"))
     available, reason = transfer.imagenet_weights_available()
     assert not available and "is not a file" in reason
+
+
+def test_without_top_copies_the_base_like_keras_applications():
+    model = vgg.vgg("E", input_shape=(32, 32, 3), classes=5, width=0.0625, fc_units=8, batch_norm=True,
+                    kernel_regularizer=keras.regularizers.L2(1e-4), name="pretrained")
+    base = transfer.without_top(model)
+    assert base.name == "vgg19" and tuple(base.output.shape) == (None, 1, 1, 32)
+    names = [layer.name for layer in base.layers]
+    assert names[1:4] == ["block1_conv1", "block1_conv1_bn", "block1_conv1_relu"] and names[-1] == "block5_pool"
+    assert base.get_layer("block1_conv1").kernel_regularizer is None  # as keras.applications builds it
+    images = np.random.default_rng(0).normal(size=(2, 32, 32, 3)).astype("float32")
+    part = keras.Model(model.input, model.get_layer("block5_pool").output)
+    np.testing.assert_allclose(base(images, training=False), part(images, training=False), atol=1e-5)
+    base.trainable = False  # a copy: the original keeps its own weights and flags
+    assert model.get_layer("block1_conv1").trainable and model.get_layer("block1_conv1") is not base.get_layer("block1_conv1")
+    with pytest.raises(ValueError, match="must have a layer named 'block6_pool'.*Received: a model named 'pretrained'"):
+        transfer.without_top(model, last="block6_pool")
+
+
+def test_imagenet_weights_names_the_file_or_the_download(monkeypatch, tmp_path):
+    monkeypatch.delenv(transfer.WEIGHTS_FILE_ENV, raising=False)
+    assert transfer.imagenet_weights() == "imagenet"
+    monkeypatch.setenv(transfer.WEIGHTS_FILE_ENV, str(tmp_path / "w.h5"))
+    assert transfer.imagenet_weights() == str(tmp_path / "w.h5")

@@ -11,12 +11,15 @@ from top to bottom.
 Every checker follows the same pattern::
 
     def check_fc1_params(fn) -> CheckResult:
-        \"\"\"Exercise 1.2: the number of weights and biases of VGG16's fc1.\"\"\"
-        result = run_check("1.2", fn)  # calls the learner's function, catching what it raises
+        \"\"\"Exercise 2: the number of weights and biases of VGG16's fc1.\"\"\"
+        result = run_check("2", fn)  # calls the learner's function, catching what it raises
         return result.finish(  # compares; a call that raised stays the report
             [expect_equal("fc1 parameters", 7 * 7 * 512 * 4096 + 4096, result.value)],
             summary="fc1 has 102,764,544 parameters",
         )
+
+The exercise number is the one of the notebook's heading ("Exercise 2"), so that the
+report the learner reads names the exercise they just did.
 
 What a checker shows must be the same on every run (nbval compares it): no
 timings, no memory addresses, no values that depend on the machine.
@@ -30,11 +33,12 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 __all__ = [
-    "CheckResult", "run_check", "expect_equal", "check_fc1_params", "check_block_output_shapes", "check_vgg_params",
-    "check_identity_block", "check_convolutional_block", "check_block_params",
-    "check_stage3", "check_feature_map_sizes", "check_prepare_photo",
-    "check_caffe_preprocess", "check_freeze_base", "cifar_head_params", "check_head_params",
-    "check_stack_field", "check_layers_for_field", "stack_savings", "check_stack_savings",
+    "CheckResult", "run_check", "expect_equal",
+    "check_block_output_shapes", "check_block_macs", "vgg16_block_macs", "check_vgg_params",
+    "check_preact_block", "check_option_a_block", "check_block_params",
+    "check_stage3", "check_feature_map_sizes", "check_prepare_photo", "warmup_cosine", "check_warmup_cosine",
+    "check_caffe_preprocess", "check_transfer_model", "check_short_run_schedule",
+    "check_stack_field", "check_layers_for_field", "unit_window", "check_unit_window",
 ]
 
 _MAX_SHOWN = 200  # characters of a value shown in a message
@@ -185,43 +189,164 @@ VGG_PARAMS = {
     "E": 143_667_240,
 }
 
+#: Convolutions per block and channels after each block of VGG16 (configuration D).
+_VGG16_CONVS = (2, 2, 3, 3, 3)
+_VGG16_CHANNELS = (64, 128, 256, 512, 512)
 
-def check_fc1_params(fn) -> CheckResult:
-    """Exercise 1.1: the number of weights and biases of VGG16's ``fc1``."""
-    result = run_check("1.1", fn)
-    expected = 7 * 7 * 512 * 4096 + 4096
-    problem = expect_equal("fc1 parameters", expected, result.value)
-    if problem and result.value == 7 * 7 * 512 * 4096:
-        problem += " (the weights are right: add one bias per unit)"
-    return result.finish([problem], summary=f"fc1 has {expected:,} parameters (74% of VGG16's)")
+
+def _is_int(value: Any) -> bool:
+    import numbers
+
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _expect_count(name: str, expected: int, received: Any) -> str | None:
+    """Like :func:`expect_equal` for a count; anything but an integer is refused, even with the right value."""
+    import numbers
+
+    if _is_int(received):
+        return expect_equal(name, expected, int(received))
+    if isinstance(received, numbers.Real) and not isinstance(received, bool):
+        hint = "the right value" if received == expected else f"expected {expected}"
+        return (f"{name}: received the {type(received).__name__} {_show(received)} ({hint}), but a count is a "
+                "whole number: return an int (divide with //, not /)")
+    if received is None:
+        return f"{name}: expected an int, received None (does the function end with a return?)"
+    return f"{name}: expected an int, received {type(received).__name__} {_show(received)}"
+
+
+def _block_shapes(size: int, channels=_VGG16_CHANNELS, halve=lambda n: n // 2) -> list[tuple]:
+    shapes = []
+    for c in channels:
+        size = halve(size)
+        shapes.append((size, size, c))
+    return shapes
 
 
 def check_block_output_shapes(fn) -> CheckResult:
-    """Exercise 1.2: the output shape of each of VGG16's five blocks, for several input sizes."""
-    channels = [64, 128, 256, 512, 512]
+    """Exercise 1: the output shape of each of VGG16's five blocks, for several input sizes."""
     problems = []
     result = None
     for size in (224, 32, 100):
-        result = run_check("1.2", fn, size)
+        result = run_check("1", fn, size)
         if not result.passed:
             return result
-        expected = [(size // 2**b, size // 2**b, c) for b, c in enumerate(channels, start=1)]
+        name = f"shapes for a {size}x{size} input"
+        expected = _block_shapes(size)
         received = result.value
         if isinstance(received, Iterable) and not isinstance(received, (str, bytes)):
             received = [tuple(s) if isinstance(s, Iterable) else s for s in received]
-        problems.append(expect_equal(f"shapes for a {size}x{size} input", expected, received))
+        numbers_in = [n for s in received if isinstance(s, tuple) for n in s] if isinstance(received, list) else []
+        if any(not _is_int(n) for n in numbers_in):
+            problems.append(f"{name}: expected whole numbers {_show(expected)}, received {_show(received)} "
+                            "(sizes and channels are ints: divide with //, not /)")
+            continue
+        problem = expect_equal(name, expected, received)
+        if problem and received == _block_shapes(size, halve=lambda n: -(-n // 2)):
+            problem += " (a 2x2 pool with stride 2 drops the last row and column of an odd size: round down)"
+        elif problem and received == _block_shapes(size, channels=(64, 128, 256, 512, 1024)):
+            problem += " (the channels stop doubling at 512: block 5 keeps 512)"
+        elif problem and received == [(size // 2**b, size // 2**b, c) for b, c in enumerate(_VGG16_CHANNELS)]:
+            problem += " (every block ends with its pool: block 1 already halves the size)"
+        problems.append(problem)
     return result.finish(problems, summary="224 -> (7, 7, 512) after block 5; odd sizes round down at each pool")
 
 
-def check_vgg_params(fn) -> CheckResult:
-    """Exercise 1.3: parameter counts of every configuration, computed from the table."""
+def vgg16_block_macs(block: int, input_size: int) -> int:
+    """Multiply-adds of the convolutions of one VGG16 block, for a square input (pools and biases not counted).
+
+    Args:
+        block: The block, 1 to 5.
+        input_size: Side of the square image fed to the network.
+
+    Returns:
+        The sum over the block's 3x3 convolutions of H * W * 9 * C_in * C_out, where
+        H = W = input_size // 2**(block - 1) is the size the block receives.
+    """
+    return _conv_stack_macs(input_size // 2 ** (block - 1), (3, *_VGG16_CHANNELS)[block - 1],
+                            _VGG16_CHANNELS[block - 1], _VGG16_CONVS[block - 1])
+
+
+def _conv_stack_macs(size: int, c_in: int, c_out: int, n: int, k: int = 3) -> int:
+    """MACs of n k x k 'same' convolutions on a size x size map, the first from c_in channels, all to c_out."""
+    return size * size * k * k * c_out * (c_in + (n - 1) * c_out)
+
+
+#: (block, input size) pairs Exercise 2 tries: 224 as in the paper, and sizes that round down.
+BLOCK_MACS_CASES = [(1, 224), (3, 224), (5, 224), (2, 32), (4, 100), (5, 100)]
+
+
+def _block_macs_hint(block: int, input_size: int, received: int) -> str:
+    """The likely cause of a wrong block MAC count, or an empty string."""
+    size = input_size // 2 ** (block - 1)
+    c_in, c_out, n = (3, *_VGG16_CHANNELS)[block - 1], _VGG16_CHANNELS[block - 1], _VGG16_CONVS[block - 1]
+    expected = vgg16_block_macs(block, input_size)
+    if received == 2 * expected:
+        return "that is twice the count: one multiply-add counts once (it is 2 FLOPs)"
+    if received * 9 == expected:
+        return "each output number needs 3 * 3 * C_in multiply-adds: count the kernel's 3x3"
+    if received == expected + n * size * size * c_out:
+        return "biases add no multiplications: leave them out"
+    if received == _conv_stack_macs(size // 2, c_in, c_out, n):
+        return ("the convolutions run before the block's pool, at the size the block receives: "
+                "input_size // 2**(block - 1)")
+    if received == _conv_stack_macs(size, c_out, c_out, n):
+        return ("the block's first convolution takes the previous block's channels "
+                "(3 for block 1, then 64, 128, 256, 512)")
+    if received == _conv_stack_macs(size, c_in, c_out, 1):
+        return f"block {block} has {n} convolutions: count every one"
+    return ""
+
+
+def check_block_macs(fn) -> CheckResult:
+    """Exercise 2: the multiply-adds of one VGG16 block, for several blocks and input sizes."""
     problems = []
     result = None
-    for config, expected in VGG_PARAMS.items():
-        result = run_check("1.3", fn, config)
+    for block, size in BLOCK_MACS_CASES:
+        result = run_check("2", fn, block, size)
         if not result.passed:
             return result
-        problems.append(expect_equal(f"vgg_params({config!r})", expected, result.value))
+        problem = _expect_count(f"block_macs({block}, {size})", vgg16_block_macs(block, size), result.value)
+        if problem and _is_int(result.value):
+            hint = _block_macs_hint(block, size, int(result.value))
+            problem += f" ({hint})" if hint else ""
+        problems.append(problem)
+    block3 = vgg16_block_macs(3, 224)
+    return result.finish(problems,
+                         summary=f"block 3 of VGG16 does {block3 / 1e9:.2f} G multiply-adds per 224x224 image")
+
+
+def check_vgg_params(fn) -> CheckResult:
+    """Exercise 3: parameter counts of every configuration, computed from the table."""
+    from utils import vgg
+
+    problems = []
+    result = None
+    a_right = False
+    for config, expected in VGG_PARAMS.items():
+        result = run_check("3", fn, config)
+        if not result.passed:
+            return result
+        problem = _expect_count(f"vgg_params({config!r})", expected, result.value)
+        if config == "A":
+            a_right = problem is None
+        if problem and _is_int(result.value):
+            missing = expected - int(result.value)
+            layers = [vgg.parse_layer(spec) for block in vgg.CONFIGS[config] for spec in block]
+            conv_biases = sum(filters for kind, _, filters in layers if kind == "conv")
+            fc_biases = 4096 + 4096 + 1000
+            if missing == conv_biases:
+                problem += " (the convolutions' biases are missing: one per filter)"
+            elif missing == fc_biases:
+                problem += " (the FC layers' biases are missing: one per unit)"
+            elif missing == conv_biases + fc_biases:
+                problem += " (no biases counted: add one per filter and one per FC unit)"
+            elif config == "A-LRN" and a_right:
+                problem += " (LRN has no weights and keeps the channels: skip it, and A-LRN counts as A)"
+            elif -missing == (14 * 14 - 7 * 7) * 512 * 4096:
+                problem += (" (fc1 takes the output of the fifth pool: 224 halved five times is 7, "
+                            "so 7 * 7 * 512 inputs)")
+        problems.append(problem)
     return result.finish(problems, summary="all six configurations counted exactly from the table")
 
 
@@ -270,6 +395,11 @@ def _block_problems(fn, reference_fn, shape, args, kwargs, exercise, where=None)
         kind = type(layer).__name__
         other = theirs.get(layer.name)
         if other is None:
+            want = sum(type(l) is type(layer) for l in named)
+            have = sum(type(l) is type(layer) for l in learner.layers)
+            if have < want:  # fewer layers of that kind: one is missing, not misnamed
+                return result, [f"{where}: no layer named {layer.name!r} ({kind}): yours has {have} {kind} "
+                                f"layers, the reference {want}: {want - have} missing, this one first"]
             return result, [f"{where}: no layer named {layer.name!r} ({kind}); name the layers as the "
                             "course does (res/bn + stage + block + _branch2a, 2b, 2c, 1)"]
         if type(other) is not type(layer):
@@ -306,36 +436,150 @@ def _block_problems(fn, reference_fn, shape, args, kwargs, exercise, where=None)
     return result, []
 
 
-def _check_block(exercise, fn, reference_fn, cases, summary) -> CheckResult:
+def _check_block(exercise, fn, reference_fn, cases, summary, hint=None) -> CheckResult:
+    """Compare the learner's block with ``reference_fn`` on each case; ``hint(problem, case)``
+    may return a sentence naming the likely cause of the first problem found."""
     result = None
-    for shape, args, kwargs in cases:
+    for case in cases:
+        shape, args, kwargs = case
         result, problems = _block_problems(fn, reference_fn, shape, args, kwargs, exercise)
+        if not result and hint:  # the learner's function raised: its message may have a known cause
+            cause = hint(result.messages[0], case)
+            if cause:
+                result.messages = [result.messages[0], cause]
+            return result
         if not result or problems:
-            return result.finish(problems, summary)
+            cause = hint(problems[0], case) if hint and problems else None
+            return result.finish(problems[:1] + ([cause] if cause else []), summary)
     return result.finish([], summary)
 
 
-def check_identity_block(fn) -> CheckResult:
-    """Exercise 3.1: the identity block, compared with ``utils.resnet.identity_block``."""
+def _block_output(fn, shape, args, kwargs):
+    """The output of ``fn``'s block in inference mode on the checks' seeded input, or None if it fails."""
+    import keras
+    import numpy as np
+
+    try:
+        inputs = keras.Input(shape=shape)
+        model = keras.Model(inputs, fn(inputs, *args, **kwargs))
+        x = np.random.default_rng(_BLOCK_INPUT_SEED).standard_normal((3, *shape)).astype("float32")
+        return np.asarray(model(x, training=False))
+    except Exception:  # a variant the learner's code cannot build is simply not theirs
+        return None
+
+
+def _same_output(fn, variant, case) -> bool:
+    """Whether the learner's block ``fn`` computes what ``variant`` (a known mistake) computes."""
+    import numpy as np
+
+    mine, theirs = (_block_output(f, *case) for f in (fn, variant))
+    return (mine is not None and theirs is not None and mine.shape == theirs.shape
+            and bool(np.allclose(mine, theirs, rtol=_BLOCK_TOLERANCE, atol=_BLOCK_TOLERANCE)))
+
+
+def _preact_block(x, f, filters, stage, block, *, relu_after_add=False, late_shortcut=False):
+    """The pre-activation identity block (He et al., "Identity Mappings in Deep Residual
+    Networks", arXiv:1603.05027, Fig. 1b): BatchNorm -> ReLU -> conv, three times, plus the
+    input, with no ReLU after the addition. ``relu_after_add`` and ``late_shortcut`` (the
+    shortcut taken after the first BatchNorm and ReLU) make known mistakes."""
+    import keras
+
+    conv, bn = f"res{stage}{block}_branch", f"bn{stage}{block}_branch"
+    shortcut = x
+    for step, n, k in zip("abc", filters, (1, f, 1)):
+        x = keras.layers.BatchNormalization(axis=3, name=f"{bn}2{step}")(x)
+        x = keras.layers.Activation("relu")(x)
+        if late_shortcut and step == "a":
+            shortcut = x
+        x = keras.layers.Conv2D(n, k, padding="same" if step == "b" else "valid", name=f"{conv}2{step}",
+                                kernel_initializer=keras.initializers.GlorotUniform(seed=0))(x)
+    x = keras.layers.Add()([x, shortcut])
+    return keras.layers.Activation("relu")(x) if relu_after_add else x
+
+
+#: (input shape, (f, filters, stage, block), keyword arguments) of the blocks Exercise 1 builds.
+PREACT_CASES = [((4, 4, 6), (3, [2, 4, 6], 1, "a"), {}), ((5, 5, 8), (1, [4, 3, 8], 2, "b"), {})]
+
+
+def _preact_hint(problem: str, case) -> str | None:
+    _, (_, _, stage, block), _ = case
+    if "expected weight shapes" in problem and f"'bn{stage}{block}_branch2" in problem:
+        return (f"in a pre-activation block each BatchNorm comes before its convolution: "
+                f"bn{stage}{block}_branch2a normalises the block's input, 2b the output of res{stage}{block}_branch2a")
+    if "incompatible shapes" in problem:
+        return "the last convolution must give the input's channels back (F3), so that the input can be added"
+    return None
+
+
+def check_preact_block(fn) -> CheckResult:
+    """Exercise 1: the pre-activation identity block, compared layer by layer with the reference."""
+    def hint(problem, case):
+        if "every named layer matches" in problem and _same_output(
+                fn, lambda *a, **k: _preact_block(*a, **k, relu_after_add=True), case):
+            return "your block ends with a ReLU after the addition: the pre-activation block returns the sum itself"
+        if "every named layer matches" in problem and _same_output(
+                fn, lambda *a, **k: _preact_block(*a, **k, late_shortcut=True), case):
+            return ("your shortcut starts after the first BatchNorm and ReLU: add the block's input itself, "
+                    "kept before the first BatchNorm")
+        if "every named layer matches" in problem:
+            return "the block returns x + F(x): its input plus the last convolution's output, with nothing after"
+        return _preact_hint(problem, case)
+
+    return _check_block("1", fn, _preact_block, PREACT_CASES, hint=hint,
+                        summary="BatchNorm and ReLU before each convolution, and a clean sum x + F(x): "
+                                "same layers, weights and outputs as the reference, in inference and training mode")
+
+
+def _option_a_block(x, f, filters, stage, block, s=2, *, pad_before=False, pool=False, relu_after_add=True):
+    """The convolutional block with the paper's option A shortcut (Sec. 3.3): every s-th pixel
+    of the input, its channels followed by zeros up to F3; no weights. The keyword-only
+    arguments make known mistakes."""
+    import keras
+
     from utils import resnet
 
-    cases = [((4, 4, 6), (3, [2, 4, 6], 1, "a"), {}), ((5, 5, 8), (1, [4, 3, 8], 2, "b"), {})]
-    return _check_block("3.1", fn, resnet.identity_block, cases,
-                        summary="same layers, weights and outputs as utils.resnet.identity_block, "
-                                "in inference and training mode")
+    main = resnet._main_path(x, f, filters, f"{stage}{block}", strides=s, kernel_initializer=None)
+    extra = filters[2] - x.shape[-1]
+    shortcut = keras.layers.MaxPooling2D(s, padding="same")(x) if pool else x[:, ::s, ::s, :]
+    shortcut = keras.ops.pad(shortcut, [[0, 0], [0, 0], [0, 0], [extra, 0] if pad_before else [0, extra]])
+    x = keras.layers.Add()([main, shortcut])
+    return keras.layers.Activation("relu")(x) if relu_after_add else x
 
 
-def check_convolutional_block(fn) -> CheckResult:
-    """Exercise 3.2: the convolutional block, compared with ``utils.resnet.convolutional_block``."""
-    from utils import resnet
+#: The blocks Exercise 2 builds: wider and halved, only wider, and only halved.
+OPTION_A_CASES = [((4, 4, 4), (3, [2, 4, 8], 1, "a"), {"s": 2}), ((5, 5, 3), (3, [4, 3, 8], 3, "b"), {"s": 1}),
+                  ((6, 6, 8), (1, [4, 4, 8], 2, "c"), {"s": 2})]
 
-    cases = [((4, 4, 6), (3, [2, 4, 6], 1, "a"), {"s": 2}), ((5, 5, 3), (3, [4, 3, 8], 3, "b"), {"s": 1})]
-    return _check_block("3.2", fn, resnet.convolutional_block, cases,
-                        summary="same layers, weights and outputs as utils.resnet.convolutional_block, "
-                                "in inference and training mode")
+_OPTION_A_MISTAKES = [
+    ({"pad_before": True}, "the zeros go after the input's channels: pad the last axis with [0, F3 - C_in]"),
+    ({"pool": True}, "option A subsamples, it does not pool: keep every s-th pixel, x[:, ::s, ::s, :]"),
+    ({"relu_after_add": False}, "the block ends with a ReLU after the addition, as the convolutional block does"),
+]
 
 
-#: (channels in, f, filters, projection) of the blocks Exercise 3.3 counts: ResNet-50's.
+def check_option_a_block(fn) -> CheckResult:
+    """Exercise 2: the convolutional block with an option A (zero-padding) shortcut."""
+    def hint(problem, case):
+        if "every named layer matches" in problem:
+            for mistake, cause in _OPTION_A_MISTAKES:
+                if _same_output(fn, lambda *a, m=mistake, **k: _option_a_block(*a, **k, **m), case):
+                    return cause
+            return "check the shortcut: every s-th pixel of the input, then zeros for the new channels"
+        if "does not have" in problem and "_branch1" in problem:
+            return "option A's shortcut has no weights: subsample and pad with zeros instead of a projection"
+        if "incompatible shapes" in problem:
+            return ("the shortcut must have the main path's shape: keep every s-th pixel and pad the channels "
+                    "with zeros up to F3")
+        if "strides" in problem:
+            return "the stride s goes on the first 1x1 convolution of the main path, as in the convolutional block"
+        return None
+
+    return _check_block("2", fn, _option_a_block, OPTION_A_CASES, hint=hint,
+                        summary="a weight-free shortcut (every s-th pixel, zeros for the new channels): "
+                                "same layers, weights and outputs as the reference, in inference and training mode")
+
+
+#: (channels in, f, filters, projection) of the blocks notebook 03's Exercise 3 counts: ResNet-50's.
 BLOCK_PARAMS_CASES = [
     (64, 3, (64, 64, 256), True),
     (256, 3, (64, 64, 256), False),
@@ -346,13 +590,13 @@ BLOCK_PARAMS_CASES = [
 
 
 def check_block_params(fn) -> CheckResult:
-    """Exercise 3.3: the parameters of a block (as ``model.count_params()`` counts them)."""
+    """Exercise 3: the parameters of a block (as ``model.count_params()`` counts them)."""
     from utils import resnet
 
     problems = []
     result = None
     for channels, f, filters, projection in BLOCK_PARAMS_CASES:
-        result = run_check("3.3", fn, channels, f, list(filters), projection)
+        result = run_check("3", fn, channels, f, list(filters), projection)
         if not result:
             return result
         counts = resnet.block_params(channels, f, filters, projection=projection)
@@ -366,13 +610,17 @@ def check_block_params(fn) -> CheckResult:
         elif problem and projection and result.value == resnet.block_params(
                 channels, f, filters, projection=False)["total"]:
             problem += " (a convolutional block also has the shortcut's 1x1 convolution and its BatchNorm)"
+        elif problem and projection and result.value == counts["total"] - 4 * filters[2]:
+            problem += " (the shortcut's convolution is counted, but not the BatchNorm after it: 4 numbers per channel)"
+        elif problem and projection and result.value == counts["total"] - channels * filters[2] - filters[2]:
+            problem += " (the shortcut's BatchNorm is counted, but not its 1x1 convolution: C_in * F3 weights and F3 biases)"
         problems.append(problem)
     return result.finish(problems, summary="ResNet-50's blocks counted exactly, shortcuts and BatchNorm included")
 
 
 # --- Notebook 04: ResNet50 on hand signs ----------------------------------------------------
 
-#: Exercise 4.1's input: what stage 2 of the course's ResNet50 gives at 64x64.
+#: Notebook 04's Exercise 1 input: what stage 2 of the course's ResNet50 gives at 64x64.
 _STAGE3_INPUT = (15, 15, 256)
 
 
@@ -386,24 +634,24 @@ def _stage3_reference(x):
 
 
 def check_stage3(fn) -> CheckResult:
-    """Exercise 4.1: stage 3 of ResNet50 from the blocks, compared layer by layer with the reference."""
-    result, problems = _block_problems(fn, _stage3_reference, _STAGE3_INPUT, (), {}, "4.1",
+    """Notebook 04, Exercise 1: stage 3 of ResNet50 from the blocks, compared layer by layer with the reference."""
+    result, problems = _block_problems(fn, _stage3_reference, _STAGE3_INPUT, (), {}, "1",
                                        where=f"stage 3 on an input of shape {(None, *_STAGE3_INPUT)}")
     return result.finish(problems, summary="a convolutional block (s=2) and three identity blocks, named 3a-3d: "
                                            "same layers, weights and outputs as in utils.resnet.resnet50")
 
 
-#: The input sizes Exercise 4.2 is asked about.
+#: The input sizes notebook 04's Exercise 2 is asked about.
 FEATURE_MAP_CASES = (64, 224, 100, 37, 50)
 
 
 def check_feature_map_sizes(fn) -> CheckResult:
-    """Exercise 4.2: the feature-map size after each part of ResNet50, for several input sizes."""
+    """Notebook 04, Exercise 2: the feature-map size after each part of ResNet50, for several input sizes."""
     from utils import resnet
 
     problems, result = [], None
     for size in FEATURE_MAP_CASES:
-        result = run_check("4.2", fn, size)
+        result = run_check("2", fn, size)
         if not result:
             return result
         expected = {k: v for k, v in resnet.stage_sizes(size).items() if k != "input"}
@@ -413,15 +661,22 @@ def check_feature_map_sizes(fn) -> CheckResult:
                             f"received {sorted(map(str, received))}")
             break
         problem = expect_equal(f"feature_map_sizes({size})", expected, received)
-        if problem and isinstance(received, dict) and received.get("pool1") == expected["conv1"] // 2:
+        if (problem and isinstance(received, dict) and received.get("pool1") != expected["pool1"]
+                and received.get("pool1") == expected["conv1"] // 2):  # wrong, and what a halving gives
             problem += " (the 3x3 max pooling is 'valid': (n - 3) // 2 + 1, not n / 2)"
+        elif problem and isinstance(received, dict) and any(  # a strided stage rounded down
+                isinstance(received.get(f"stage{k - 1}"), int) and received.get(f"stage{k}") != expected[f"stage{k}"]
+                and received.get(f"stage{k}") == received[f"stage{k - 1}"] // 2 for k in (3, 4, 5)):
+            problem += (" (a 1x1 convolution with stride 2 keeps pixels 0, 2, 4, ...: (n - 1) // 2 + 1, "
+                        "which rounds an odd size up, not n // 2)")
         problems.append(problem)
     return result.finish(problems, summary="sizes after conv1, pool1, each stage and the average pooling, "
                                            "for inputs of 64, 224, 100, 37 and 50 pixels")
 
 
 def _photo_files(folder):
-    """Two test photos: a plain JPEG and one stored sideways with an EXIF orientation tag."""
+    """Four test photos: a plain JPEG, one stored sideways with an EXIF orientation tag, a
+    greyscale JPEG and a PNG with transparency (the last two need ``.convert("RGB")``)."""
     import numpy as np
     from PIL import Image
 
@@ -436,11 +691,17 @@ def _photo_files(folder):
     exif[0x0112] = 6  # orientation: "rotate 90 degrees clockwise to display"
     Image.fromarray(pixels.astype("uint8")).transpose(Image.Transpose.ROTATE_90).save(
         sideways, quality=95, exif=exif)
-    return [plain, sideways]
+    grey = folder / "grey.jpg"
+    Image.fromarray(pixels[..., 1].astype("uint8")).save(grey, quality=95)  # mode "L": one channel
+    clear = folder / "clear.png"
+    alpha = np.full((96, 96, 1), 255.0)
+    alpha[:, :48] = 0  # the left half fully transparent
+    Image.fromarray(np.concatenate([pixels, alpha], axis=-1).astype("uint8")).save(clear)  # mode "RGBA"
+    return [plain, sideways, grey, clear]
 
 
 def check_prepare_photo(fn) -> CheckResult:
-    """Exercise 4.3: a photo file to the model's input, as ``utils.signs.prepare_photo`` makes it."""
+    """Notebook 04, Exercise 3: a photo file to the model's input, as ``utils.signs.prepare_photo`` makes it."""
     import tempfile
     from pathlib import Path
 
@@ -451,7 +712,7 @@ def check_prepare_photo(fn) -> CheckResult:
     with tempfile.TemporaryDirectory() as folder:
         problems, result = [], None
         for path in _photo_files(Path(folder)):
-            result = run_check("4.3", fn, str(path))
+            result = run_check("3", fn, str(path))
             if not result:
                 return result
             expected = signs.prepare_photo(path)
@@ -460,8 +721,13 @@ def check_prepare_photo(fn) -> CheckResult:
             except Exception:
                 return result.finish([f"expected an array, received {_show(result.value)}"], "")
             if received.shape != expected.shape or received.dtype != expected.dtype:
-                problems.append(f"{path.name}: expected a {expected.dtype} array of shape {expected.shape}, "
-                                f"received {received.dtype} {received.shape}")
+                problem = (f"{path.name}: expected a {expected.dtype} array of shape {expected.shape}, "
+                           f"received {received.dtype} {received.shape}")
+                if path.name in ("grey.jpg", "clear.png") and received.shape[:3] == expected.shape[:3] and (
+                        received.shape[3:] in ((), (1,), (4,))):
+                    problem += (" (convert the image to RGB with .convert(\"RGB\"): a greyscale photo has one "
+                                "channel, a PNG with transparency four)")
+                problems.append(problem)
                 break
             if not np.allclose(received, expected, atol=1.5 / 255):
                 if received.max() > 1.0:
@@ -475,8 +741,65 @@ def check_prepare_photo(fn) -> CheckResult:
                             f"{np.abs(received - expected).max() * 255:.0f}/255; resize with "
                             "PIL's Image.Resampling.BOX after converting to RGB")
                 problems.append(f"{path.name}: {hint}")
-        return result.finish(problems, summary="a plain and an EXIF-rotated photo give exactly the training input, "
-                                               "shape (1, 64, 64, 3) in [0, 1]")
+        return result.finish(problems, summary="a plain, an EXIF-rotated, a greyscale and a transparent photo give "
+                                               "exactly the training input, shape (1, 64, 64, 3) in [0, 1]")
+
+
+def warmup_cosine(step: float, peak: float, total_steps: int, warmup_steps: int) -> float:
+    """The learning rate at ``step`` of a linear warm-up followed by a cosine decay (plain Python).
+
+    From 0 at step 0 it climbs in a straight line to ``peak`` at ``warmup_steps``, then
+    falls along half a cosine to 0 at ``total_steps``, and stays at 0 after it: what
+    ``keras.optimizers.schedules.CosineDecay(0.0, total_steps - warmup_steps,
+    warmup_target=peak, warmup_steps=warmup_steps)`` computes.
+    """
+    import math
+
+    if step < warmup_steps:
+        return peak * step / warmup_steps
+    done = min(step - warmup_steps, total_steps - warmup_steps) / (total_steps - warmup_steps)
+    return peak * 0.5 * (1 + math.cos(math.pi * done))
+
+
+#: (peak, total steps, warm-up steps) of notebook 04's Exercise 4.
+WARMUP_CASES = ((1e-3, 235, 20), (0.1, 1000, 100), (2e-3, 50, 5))
+
+
+def check_warmup_cosine(fn) -> CheckResult:
+    """Notebook 04, Exercise 4: a learning-rate schedule with a linear warm-up, then a cosine decay to 0."""
+    import math
+
+    problems, result = [], None
+    for peak, total, warmup in WARMUP_CASES:
+        result = run_check("4", fn, peak, total, warmup)
+        if not result:
+            return result
+        schedule, call = result.value, f"warmup_cosine({peak}, {total}, {warmup})"
+        if not callable(schedule):
+            problems.append(f"{call}: expected a schedule, a function of the step such as a "
+                            f"keras.optimizers.schedules.CosineDecay, received {_show(schedule)}")
+            break
+        steps = (0, warmup // 2, warmup, warmup + (total - warmup) // 2, total - 1, total)
+        try:
+            received = [float(schedule(step)) for step in steps]
+        except Exception as error:
+            problems.append(f"{call}: calling the schedule with a step number raised {type(error).__name__}: "
+                            f"{_ADDRESS.sub('', str(error)).strip()}")
+            break
+        expected = [warmup_cosine(step, peak, total, warmup) for step in steps]
+        if all(math.isclose(a, b, rel_tol=1e-5, abs_tol=peak * 1e-6) for a, b in zip(expected, received)):
+            continue
+        shown = ", ".join(f"step {s}: {e:.4g} (yours {r:.4g})" for s, e, r in zip(steps, expected, received))
+        problem = f"{call}: learning rates {shown}"
+        if math.isclose(received[0], peak, rel_tol=1e-3):
+            problem += (" (the rate should start at 0 and climb to the peak during the warm-up: "
+                        "initial_learning_rate=0.0 with warmup_target=peak and warmup_steps)")
+        elif math.isclose(received[2], peak, rel_tol=1e-3) and received[-1] > peak * 1e-3:
+            problem += (" (the rate should reach 0 at total_steps: CosineDecay's decay_steps counts the steps "
+                        "after the warm-up, total_steps - warmup_steps)")
+        problems.append(problem)
+    return result.finish(problems, summary="a linear warm-up from 0 to the peak, then a cosine down to 0 at the "
+                                           "last step, for three peaks and lengths")
 
 
 # --- Notebook 05: VGG19 fine-tuned on CIFAR-10 --------------------------------------------
@@ -506,12 +829,18 @@ def check_caffe_preprocess(fn) -> CheckResult:
     except Exception:
         return result.finish([f"expected an array, received {_show(result.value)}"], "")
     problems = []
+    dtype = getattr(result.value, "dtype", None)
+    if dtype is None:
+        problems.append(f"expected a NumPy array, received {type(result.value).__name__}")
+    elif dtype != np.float32:
+        problems.append(f"expected a float32 array, received {dtype} (NumPy promotes float32 minus a float64 "
+                        "array of means to float64: make the means float32, or cast the result)")
     if received.shape != expected.shape:
         problems.append(f"output shape: expected {expected.shape}, received {received.shape}")
     elif not np.allclose(received, expected, atol=1e-3):
         rgb_order = original - np.array(_CAFFE_MEAN_BGR[::-1], dtype="float32")
         if np.allclose(received, rgb_order, atol=1e-3):
-            problems.append("you subtracted the means in RGB order, as the source did; "
+            problems.append("you subtracted the means in RGB order, as the Zhihu tutorial did; "
                             "the weights want the channels reversed to BGR first")
         elif np.allclose(received, original[..., ::-1] - np.array(_CAFFE_MEAN_BGR[::-1], dtype="float32"),
                          atol=1e-3):
@@ -526,104 +855,246 @@ def check_caffe_preprocess(fn) -> CheckResult:
     return result.finish(problems, summary="BGR order, ImageNet mean subtracted, input left unchanged")
 
 
-def _freeze_model():
-    """A small VGG19 with BatchNorm and the CIFAR head, built the same on every call."""
+class _Probe:
+    """Builds a small VGG19 base (``keras.applications`` interface) that records how it was called.
+
+    Its first layer, an identity, keeps the last concrete input it saw, so that a checker
+    can tell whether the learner's model feeds the base preprocessed pixels.
+    """
+
+    def __init__(self):
+        import keras
+
+        from . import vgg
+
+        import numpy as np
+
+        probe = self
+
+        class Record(keras.layers.Layer):
+            def call(self, x, training=None):
+                import tensorflow as tf
+
+                if tf.executing_eagerly() and not isinstance(x, keras.KerasTensor):
+                    probe.seen = (np.asarray(x),)
+                return x
+
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input((32, 32, 3))
+        x = Record(name="record")(inputs)
+        for block, layers in enumerate(vgg.CONFIGS["E"], start=1):
+            x = vgg.vgg_block(x, layers, block, width=0.0625, batch_norm=True, batch_norm_momentum=0.9)
+        self.base = keras.Model(inputs, x, name="vgg19")  # flat, as keras.applications builds it
+        self.seen = None
+
+
+def check_transfer_model(fn, unfreeze) -> CheckResult:
+    """Exercise 5.2, checked in float32 whatever the global precision policy (full mode sets mixed_float16).
+
+    See :func:`_check_transfer_model`; the policy is restored afterwards.
+    """
     import keras
 
-    from . import vgg
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        return _check_transfer_model(fn, unfreeze)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
 
-    keras.utils.set_random_seed(0)
-    return vgg.vgg("E", input_shape=(32, 32, 3), classes=4, width=0.0625, fc_units=8, batch_norm=True,
-                   batch_norm_momentum=0.9, name="exercise_5_2")
 
+def _check_transfer_model(fn, unfreeze) -> CheckResult:
+    """Exercise 5.2: the Keras guide's fine-tuning model on a pretrained base, then its unfreezing.
 
-def check_freeze_base(fn) -> CheckResult:
-    """Exercise 5.2: freeze the convolutional base for fine-tuning, BatchNorm included, head trainable.
-
-    Calls ``fn(model)`` on a small VGG19, then checks every layer's ``trainable`` flag and
-    trains one step: the base's kernels and BatchNorm statistics must stay as they
-    were, the head must change.
+    Calls ``fn(base, 3)`` on a small VGG19 base and checks that the base is frozen, that
+    the model takes raw pixels and preprocesses them itself (Caffe input), that it calls
+    the base with ``training=False``, and that it ends in 3 probabilities per image. Then
+    calls ``unfreeze(base)`` and trains one step: the convolutions must move, the
+    BatchNorm statistics must not.
     """
     import keras
     import numpy as np
 
-    model = _freeze_model()
-    result = run_check("5.2", fn, model)
+    probe = _Probe()
+    base = probe.base
+    result = run_check("5.2", fn, base, 3)
     if not result:
         return result
+    model = result.value
+    if not isinstance(model, keras.Model):
+        return result.finish([f"transfer_model: expected a keras.Model, received {_show(model)}"], "")
     problems = []
-    base = [layer for layer in model.layers if layer.name.startswith("block") and layer.weights]
-    head = [layer for layer in model.layers if layer.weights and not layer.name.startswith("block")]
-    if model.trainable is False:
-        problems.append("model.trainable is False: that freezes the head too, and the head must learn; "
-                        "freeze the layers of the base one by one")
-    still = [layer.name for layer in base if layer.trainable]
-    if still:
-        batchnorm = [n for n in still if n.endswith("_bn")]
-        problems.append(f"{len(still)} base layers are still trainable, e.g. {still[0]!r}"
-                        + (" (BatchNorm layers too: frozen, they run in inference mode and keep their statistics)"
-                           if batchnorm else ""))
-    frozen_head = [layer.name for layer in head if not layer.trainable]
-    if frozen_head and model.trainable is not False:
-        problems.append(f"head layers must stay trainable; frozen: {', '.join(frozen_head)}")
+    if base.trainable:
+        problems.append("transfer_model: the base is still trainable: set base.trainable = False before the first "
+                        "training, so that the new head's large early gradients cannot wreck the pretrained features")
+    if not any(layer is base for layer in model.layers):
+        problems.append("transfer_model: the model does not use the base it was given: call base(x, training=False)")
+        return result.finish(problems, "")
+    raw = np.random.default_rng(5).integers(0, 256, size=(4, 32, 32, 3)).astype("float32")
+    calls = [node.arguments.kwargs.get("training") for node in getattr(base, "_inbound_nodes", [])]
+    try:
+        probe.seen = None
+        probabilities = np.asarray(model(raw, training=False))  # as predict runs it: no random flips
+    except Exception as error:
+        return result.finish([f"transfer_model: calling your model on 4 images of shape (4, 32, 32, 3) raised "
+                              f"{type(error).__name__}: {_ADDRESS.sub('', str(error)).strip()}"], "")
+    if probe.seen is None:
+        return result.finish(["transfer_model: the base never ran on the model's input: call base(x, training=False)"],
+                             "")
+    fed = probe.seen[0]
+    caffe = _caffe_reference(raw)
+    if fed.shape != caffe.shape:
+        problems.append(f"transfer_model: the base received images of shape {fed.shape}; expected {caffe.shape}")
+    elif np.allclose(fed, raw, atol=1e-3):
+        problems.append("transfer_model: the base received raw pixels: put keras.applications.vgg19.preprocess_input "
+                        "inside the model, before the base, so that the model takes raw images")
+    elif np.allclose(fed, raw[..., ::-1], atol=1e-3):
+        problems.append("transfer_model: the channels are reversed but the ImageNet means are not subtracted: "
+                        "use keras.applications.vgg19.preprocess_input")
+    elif np.allclose(fed, raw - np.array(_CAFFE_MEAN_BGR[::-1], dtype="float32"), atol=1e-2):
+        problems.append("transfer_model: the means are subtracted in RGB order: the weights want BGR "
+                        "(keras.applications.vgg19.preprocess_input)")
+    elif not np.allclose(fed, caffe, atol=1e-2):
+        problems.append("transfer_model: the base did not receive Caffe input (BGR order minus the ImageNet means): "
+                        "use keras.applications.vgg19.preprocess_input on the raw pixels")
+    if not calls or any(training is not False for training in calls):
+        problems.append("transfer_model: call the base with base(x, training=False): then predict and evaluate "
+                        "use its BatchNorm statistics, as the base was trained to be used")
+    if probabilities.shape != (4, 3):
+        problems.append(f"transfer_model: output shape for 4 images and 3 classes: expected (4, 3), "
+                        f"received {probabilities.shape}")
+    elif not np.allclose(probabilities.sum(axis=1), 1, atol=1e-3) or probabilities.min() < 0:
+        problems.append("transfer_model: each row of the output should be probabilities that sum to 1: end with "
+                        "Dense(classes, activation=\"softmax\")")
     if problems:
-        return result.finish(problems, summary="")
-    before = {layer.name: [w.numpy().copy() for w in layer.weights] for layer in base + head}
-    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="categorical_crossentropy")
-    rng = np.random.default_rng(0)
-    model.train_on_batch(rng.normal(size=(8, 32, 32, 3)).astype("float32"), np.eye(4, dtype="float32")[np.arange(8) % 4])
-    moved = [layer.name for layer in base
-             if any(not np.array_equal(b, w.numpy()) for b, w in zip(before[layer.name], layer.weights))]
-    if moved:
-        problems.append(f"after one training step these base layers changed: {', '.join(moved[:3])}")
-    if not any(any(not np.array_equal(b, w.numpy()) for b, w in zip(before[layer.name], layer.weights))
-               for layer in head):
-        problems.append("after one training step the head did not change: it must be trainable")
-    return result.finish(problems, summary=f"{len(base)} base layers frozen (BatchNorm in inference mode), "
-                                           f"{len(head)} head layers trainable; one step moved only the head")
+        return result.finish(problems, "")
+    unfrozen = run_check("5.2", unfreeze, base)
+    if not unfrozen:
+        return unfrozen
+    batchnorm = [layer for layer in base.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    convs = [layer for layer in base.layers if isinstance(layer, keras.layers.Conv2D)]
+    still_frozen = [layer.name for layer in convs if not layer.trainable]
+    if not base.trainable or still_frozen:
+        problems.append("unfreeze: the convolutions must become trainable: set base.trainable = True first"
+                        + (f" (still frozen: {still_frozen[0]!r} ...)" if still_frozen else ""))
+    trainable_bn = [layer.name for layer in batchnorm if layer.trainable]
+    if trainable_bn:
+        problems.append(f"unfreeze: {len(trainable_bn)} BatchNorm layers are trainable again, e.g. {trainable_bn[0]!r}: "
+                        "fit calls the model with training=True, which in Keras 3 overrides the base's "
+                        "training=False, so they would update their statistics; set their trainable = False")
+    if problems:
+        return result.finish(problems, "")
+    before = {layer.name: [w.numpy().copy() for w in layer.weights] for layer in batchnorm + convs}
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="categorical_crossentropy")
+    model.train_on_batch(raw, np.eye(3, dtype="float32")[np.arange(4) % 3])
+    moved = {layer.name for layer in batchnorm + convs
+             if any(not np.array_equal(b, w.numpy()) for b, w in zip(before[layer.name], layer.weights))}
+    if moved & {layer.name for layer in batchnorm}:
+        problems.append("unfreeze: after one training step BatchNorm layers changed: "
+                        + ", ".join(sorted(moved & {layer.name for layer in batchnorm})[:3]))
+    if not moved & {layer.name for layer in convs}:
+        problems.append("unfreeze: after one training step no convolution changed: they must be trainable")
+    return result.finish(problems, summary="frozen base, raw pixels in, Caffe preprocessing inside the model, "
+                                           "base(x, training=False), 3 probabilities out; unfrozen, one step moved "
+                                           "the convolutions and left BatchNorm's statistics alone")
 
 
-def cifar_head_params(flat_features: int, fc_units: int, classes: int) -> dict:
-    """Parameters of the CIFAR head (fc1, fc2, predictions_dense, each with a bias and a BatchNorm).
-
-    Returns:
-        A dict with ``total`` (as ``count_params`` counts: BatchNorm's four numbers per
-        channel) and ``trainable`` (BatchNorm's gamma and beta only).
-    """
-    dense = flat_features * fc_units + fc_units + fc_units * fc_units + fc_units + fc_units * classes + classes
-    channels = 2 * fc_units + classes
-    return {"total": dense + 4 * channels, "trainable": dense + 2 * channels}
+#: (peak, epochs, steps per epoch, warm-up share) of the schedules Exercise 5.3 builds.
+SCHEDULE_CASES = ((0.1, 5, 352, 0.15), (0.05, 30, 391, 0.15), (1e-3, 4, 10, 0.25))
 
 
-#: (flattened features, fc units, classes) of the heads Exercise 5.3 counts.
-HEAD_PARAMS_CASES = [(512, 4096, 10), (128, 512, 10), (512, 4096, 100), (2048, 256, 7)]
+def check_short_run_schedule(fn) -> CheckResult:
+    """Exercise 5.3: the short run's learning rate, a linear warm-up then a cosine decay to 0."""
+    import math
 
-
-def check_head_params(fn) -> CheckResult:
-    """Exercise 5.3: the parameters of the CIFAR head, BatchNorm included."""
-    problems = []
-    result = None
-    for flat, units, classes in HEAD_PARAMS_CASES:
-        result = run_check("5.3", fn, flat, units, classes)
+    problems, result = [], None
+    for peak, epochs, per_epoch, share in SCHEDULE_CASES:
+        result = run_check("5.3", fn, peak, epochs, per_epoch, share)
         if not result:
             return result
-        counts = cifar_head_params(flat, units, classes)
-        problem = expect_equal(f"head_params({flat}, {units}, {classes})", counts["total"], result.value)
-        plain = counts["total"] - 4 * (2 * units + classes)
-        if problem and result.value == counts["trainable"]:
-            problem += " (count BatchNorm's moving mean and variance too: 4 numbers per channel, 2 of them trained)"
-        elif problem and result.value == plain:
-            problem += " (each Dense layer is followed by a BatchNorm layer: 4 numbers per channel)"
-        elif problem and result.value == counts["total"] - 4 * classes:
-            problem += " (the output layer has its BatchNorm too, predictions_bn)"
+        schedule, call = result.value, f"short_run_schedule({peak}, {epochs}, {per_epoch}, {share})"
+        if not callable(schedule):
+            problems.append(f"{call}: expected a schedule, a function of the step such as a "
+                            f"keras.optimizers.schedules.CosineDecay, received {_show(schedule)}")
+            break
+        total = epochs * per_epoch
+        warmup = round(share * total)
+        steps = (0, warmup // 2, warmup, warmup + (total - warmup) // 2, total)
+        try:
+            received = [float(schedule(step)) for step in steps]
+        except Exception as error:
+            problems.append(f"{call}: calling the schedule with a step number raised {type(error).__name__}: "
+                            f"{_ADDRESS.sub('', str(error)).strip()}")
+            break
+        expected = [warmup_cosine(step, peak, total, warmup) for step in steps]
+        if all(math.isclose(a, b, rel_tol=1e-4, abs_tol=peak * 1e-5) for a, b in zip(expected, received)):
+            continue
+        shown = ", ".join(f"step {s}: {e:.4g} (yours {r:.4g})" for s, e, r in zip(steps, expected, received))
+        problem = f"{call}: learning rates {shown}"
+        def like(rates):
+            return all(math.isclose(a, b, rel_tol=1e-3, abs_tol=peak * 1e-5) for a, b in zip(rates, received))
+
+        def cosine(step, decay_steps, warmup_steps):  # what CosineDecay(0.0, decay_steps, ...) computes
+            if step < warmup_steps:
+                return peak * step / warmup_steps
+            return peak * 0.5 * (1 + math.cos(math.pi * min(step - warmup_steps, decay_steps) / decay_steps))
+
+        if math.isclose(received[0], peak, rel_tol=1e-3):
+            problem += " (start at 0 and climb to the peak: initial_learning_rate=0.0, warmup_target=peak)"
+        elif like([cosine(t, total - round(share * epochs), round(share * epochs)) for t in steps]):
+            problem += " (warmup_steps counts steps, not epochs: the share times epochs times steps per epoch)"
+        elif like([cosine(t, total, warmup) for t in steps]):
+            problem += (" (the rate should reach 0 at the last step: decay_steps counts the steps after the "
+                        "warm-up, total - warmup_steps)")
         problems.append(problem)
-    vgg19_head = cifar_head_params(512, 4096, 10)["total"]
-    return result.finish(problems, summary=f"the head counted exactly: VGG19's CIFAR head has {vgg19_head:,} parameters")
+    return result.finish(problems, summary="a linear warm-up from 0 to the peak over the first share of the steps, "
+                                           "then a cosine down to 0 at the last step, for three runs")
 
 
 # --- Notebook 02: receptive fields ---------------------------------------------------------
 
-#: The stacks Exercise 2.1 measures: (name, [(kernel, stride), ...] from the input).
+
+def _whole_number(name: str, expected: int, received: Any, what: str) -> str | None:
+    """Compare a count; a float is refused even with the right value, and the message says why."""
+    import numbers
+
+    if isinstance(received, numbers.Integral) and not isinstance(received, bool):
+        return expect_equal(name, expected, int(received))
+    if isinstance(received, numbers.Real) and not isinstance(received, bool):
+        verdict = "the right value" if received == expected else f"expected {expected}"
+        return (f"{name}: received the {type(received).__name__} {_show(received)} ({verdict}), but {what} is a "
+                "whole number: return an int (// divides without making a float; int(math.ceil(x)) rounds up)")
+    if received is None:
+        return f"{name}: expected an int, received None (does the function end with a return?)"
+    return f"{name}: expected an int, received {type(received).__name__} {_show(received)}"
+
+
+def _first_hint(expected: Any, received: Any, hints: Iterable[tuple[Any, str]]) -> str:
+    """The hint of the first likely mistake whose answer is what was received (and is wrong), else ''."""
+    for wrong, hint in hints:
+        if wrong != expected and wrong == received:
+            return f" ({hint})"
+    return ""
+
+
+def _walk(layers, *, size_jump: str = "before", pad_jump: str = "before", pad_sign: int = -1) -> tuple[int, int, int]:
+    """(field, jump, start) of a single path of (k, s) or (k, s, p) layers, by the update of the notebook's Sec. 4.
+
+    The keyword arguments switch in the mistakes a learner is likely to make: the jump a
+    layer's k - 1 or p is counted in (``"before"`` the layer, the right one; ``"after"`` it;
+    ``"one"`` pixel; ``"none"``: padding ignored) and the direction padding moves the start.
+    """
+    size, jump, start = 1, 1, 0
+    for layer in layers:
+        k, s, p = (*layer, 0)[:3]
+        units = {"before": jump, "after": jump * s, "one": 1, "none": 0}
+        size += (k - 1) * units[size_jump]
+        start += pad_sign * p * units[pad_jump]
+        jump *= s
+    return size, jump, start
+
+
+#: The stacks Exercise 1 measures: (name, [(kernel, stride), ...] from the input).
 STACK_FIELD_CASES = [
     ("two 3x3 convolutions", [(3, 1), (3, 1)]),
     ("three 3x3 convolutions", [(3, 1)] * 3),
@@ -634,85 +1105,141 @@ STACK_FIELD_CASES = [
 ]
 
 
-def _stack_field(layers) -> int:
-    size, jump = 1, 1
-    for k, s in layers:
-        size, jump = size + (k - 1) * jump, jump * s
-    return size
-
-
 def check_stack_field(fn) -> CheckResult:
-    """Exercise 2.1: the receptive field size of a stack of (kernel, stride) layers."""
+    """Notebook 02, Exercise 1: the receptive field size of a stack of (kernel, stride) layers."""
     problems = []
     result = None
     for name, layers in STACK_FIELD_CASES:
-        result = run_check("2.1", fn, [tuple(layer) for layer in layers])
+        result = run_check("1", fn, [tuple(layer) for layer in layers])
         if not result:
             return result
-        expected = _stack_field(layers)
-        problem = expect_equal(f"field of {name} {layers if len(layers) < 6 else '(18 layers)'}", expected,
-                               result.value)
-        if problem and result.value == 1 + sum(k - 1 for k, _ in layers):
-            problem += (" (a layer's k - 1 counts in units of the jump before it: "
-                        "multiply by the product of the earlier strides)")
+        expected = _walk(layers)[0]
+        label = f"field of {name} {layers if len(layers) < 6 else '(18 layers)'}"
+        problem = _whole_number(label, expected, result.value, "a field size")
+        if problem:
+            problem += _first_hint(expected, result.value, [
+                (1 + sum(k - 1 for k, _ in layers), "a layer's k - 1 counts in units of the jump before it: "
+                                                    "multiply by the product of the earlier strides"),
+                (_walk(layers, size_jump="after")[0], "a layer's k - 1 counts in units of the jump *before* it: "
+                                                      "add to the size first, then multiply the jump by the stride"),
+                (expected - 1, "start from r = 1: before any layer, a unit is one pixel"),
+                (_walk([(k + 1, s) for k, s in layers])[0], "each layer adds k - 1 jumps to the size, not k"),
+            ])
         problems.append(problem)
     return result.finish(problems, summary="fields of six stacks, strides included: VGG16's pool5 sees 212 pixels")
 
 
-#: (target field, kernel size) pairs of Exercise 2.2.
-LAYERS_FOR_FIELD_CASES = [(5, 3), (7, 3), (8, 3), (224, 3), (212, 3), (9, 5), (3, 3), (224, 7)]
+#: (target field, kernel size) pairs of Exercise 2.
+LAYERS_FOR_FIELD_CASES = [(5, 3), (7, 3), (8, 3), (224, 3), (212, 3), (9, 5), (6, 5), (3, 3), (224, 7)]
 
 
 def check_layers_for_field(fn) -> CheckResult:
-    """Exercise 2.2: the fewest stacked k x k stride-1 convolutions whose field reaches a target."""
+    """Notebook 02, Exercise 2: the fewest stacked k x k stride-1 convolutions whose field reaches a target."""
     problems = []
     result = None
     for target, k in LAYERS_FOR_FIELD_CASES:
-        result = run_check("2.2", fn, target, k)
+        result = run_check("2", fn, target, k)
         if not result:
             return result
         expected = -(-(target - 1) // (k - 1))
-        problem = expect_equal(f"layers_for_field(target={target}, k={k})", expected, result.value)
-        if problem and isinstance(result.value, (int, float)) and result.value == expected - 1:
-            problem += f" (that many layers see only {k + (k - 1) * (expected - 2)} pixels: round up)"
+        received = result.value
+        problem = _whole_number(f"layers_for_field(target={target}, k={k})", expected, received, "a number of layers")
+        if problem:
+            problem += _first_hint(expected, received, [
+                (target // (k - 1), f"n layers see 1 + n(k - 1) pixels: take the 1 off the target first, "
+                                    f"(target - 1) / (k - 1), then round up"),
+                (-(-target // (k - 1)), f"n layers see 1 + n(k - 1) pixels: take the 1 off the target first, "
+                                        f"(target - 1) / (k - 1), then round up"),
+                (expected - 1, f"that many layers see only {k + (k - 1) * (expected - 2)} pixels: round up"),
+            ])
         problems.append(problem)
     return result.finish(problems, summary="112 stacked 3x3 convolutions would be needed to see 224 pixels "
                                            "without any stride")
 
 
-def stack_savings(channels: int, n: int, k: int = 3) -> dict:
-    """Parameters of n stacked k x k convolutions (C -> C channels) and of the one layer with their field.
+_VGG16_POOL5 = ([(3, 1, 1)] * 2 + [(2, 2, 0)]) * 2 + ([(3, 1, 1)] * 3 + [(2, 2, 0)]) * 3
 
-    Returns:
-        ``{"stack": ..., "single": ...}``, weights and biases as ``count_params`` counts them.
+#: The (name, [(kernel, stride, left padding), ...] from the input, unit index) of Exercise 3.
+UNIT_WINDOW_CASES = [
+    ("three 3x3 'valid' convolutions", [(3, 1, 0)] * 3, 1),
+    ("two 3x3 'same' convolutions", [(3, 1, 1)] * 2, 0),
+    ("conv3 'same', pool2, conv3 'same'", [(3, 1, 1), (2, 2, 0), (3, 1, 1)], 2),
+    ("a 7x7/2 stem padded 3, a 3x3/2 pool padded 1", [(7, 2, 3), (3, 2, 1)], 5),
+    ("VGG16's pool5", _VGG16_POOL5, 0),
+    ("VGG16's pool5", _VGG16_POOL5, 3),
+    ("VGG16's pool5", _VGG16_POOL5, 6),
+]
+
+
+def unit_window(layers, i: int) -> tuple[int, int]:
+    """The first and last input pixel seen by unit ``i`` of a single path of (k, s, p) layers, along one axis.
+
+    The reference of Exercise 3 (Distill, "Computing Receptive Fields"): unit i sees the
+    pixels u + i*j to u + i*j + r - 1.
     """
-    big = k + (k - 1) * (n - 1)
-    return {"stack": n * (k * k * channels * channels + channels),
-            "single": big * big * channels * channels + channels}
+    size, jump, start = _walk(layers)
+    return start + i * jump, start + i * jump + size - 1
 
 
-#: (channels, layers, kernel) of Exercise 2.3.
-STACK_SAVINGS_CASES = [(64, 2, 3), (64, 3, 3), (512, 3, 3), (10, 4, 3), (32, 2, 5)]
+def _pair_problem(name: str, received: Any) -> str | None:
+    """None if ``received`` is a pair of ints, else what is wrong with it."""
+    import numbers
+
+    if received is None:
+        return f"{name}: expected a pair (first, last), received None (does the function end with a return?)"
+    if hasattr(received, "shape") and hasattr(received, "tolist") and getattr(received, "ndim", 0) == 1:
+        received = received.tolist()  # a NumPy pair of ints is fine
+    if not isinstance(received, (tuple, list)) or len(received) != 2:
+        return f"{name}: expected a pair (first, last) of input pixels, received {_show(received)}"
+    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in received):
+        kinds = ", ".join(type(v).__name__ for v in received)
+        return (f"{name}: expected two ints, received {_show(received)} ({kinds}): pixels are whole numbers; "
+                "keep to integer arithmetic (// and *) or convert with int()")
+    return None
 
 
-def check_stack_savings(fn) -> CheckResult:
-    """Exercise 2.3: parameters of a stack of small convolutions against one large one."""
+def check_unit_window(fn) -> CheckResult:
+    """Notebook 02, Exercise 3: which input pixels a unit of a strided, padded stack sees."""
     problems = []
     result = None
-    for channels, n, k in STACK_SAVINGS_CASES:
-        result = run_check("2.3", fn, channels, n, k)
+    for name, layers, i in UNIT_WINDOW_CASES:
+        result = run_check("3", fn, [tuple(layer) for layer in layers], i)
         if not result:
             return result
-        expected = stack_savings(channels, n, k)
-        received = result.value
-        problem = expect_equal(f"stack_savings({channels}, {n}, k={k})", expected, received)
-        if problem and isinstance(received, dict):
-            without = {key: value - (n if key == "stack" else 1) * channels for key, value in expected.items()}
-            if received == without:
-                problem += " (count one bias per filter in every layer)"
-            elif set(received) != set(expected):
-                problem += " (return a dict with the keys 'stack' and 'single')"
+        label = f"unit {i} of {name}"
+        problem = _pair_problem(label, result.value)
+        if problem:
+            problems.append(problem)
+            continue
+        value = result.value.tolist() if hasattr(result.value, "tolist") else result.value
+        received = tuple(int(v) for v in value)
+        expected = unit_window(layers, i)
+        problem = expect_equal(label, expected, received)
+        if problem:
+            size, jump, start = _walk(layers)
+            first = start + i * jump
+
+            def window(u=start, r=size, j=jump):  # the window a slip in the walk gives
+                return u + i * j, u + i * j + r - 1
+
+            padding_units = "a layer's padding, like its k - 1, counts in units of the jump *before* it"
+            size_units = "the size is wrong: a layer's k - 1 counts in units of the jump before it"
+            problem += _first_hint(expected, received, [
+                (window(u=_walk(layers, pad_jump="none")[2]),
+                 "padding moves the window: each layer's p shifts the start left by p times the jump before it"),
+                (window(u=_walk(layers, pad_jump="after")[2]), padding_units),
+                (window(u=_walk(layers, pad_jump="one")[2]), padding_units),
+                (window(u=_walk(layers, pad_sign=1)[2]),
+                 "padding moves the start to the left, u <- u - p*j: the first pixel is negative when the window "
+                 "begins in the padding"),
+                ((first, first + size), "a window of r pixels ends r - 1 pixels after its first one"),
+                (window(r=_walk(layers, size_jump="after")[0]), size_units),
+                (window(r=_walk(layers, size_jump="one")[0]), size_units),
+                ((first, size), "return the last pixel, first + r - 1, not the field size r"),
+                (window(j=0), "unit i's window lies i jumps to the right of unit 0's: add i*j"),
+                (window(j=1), "neighbouring units' windows are j input pixels apart, not 1: add i*j"),
+            ])
         problems.append(problem)
-    seven = stack_savings(512, 3)
-    return result.finish(problems, summary=f"three 3x3 layers of 512 channels: {seven['stack']:,} parameters "
-                                           f"against {seven['single']:,} for one 7x7")
+    first, last = unit_window(_VGG16_POOL5, 3)
+    return result.finish(problems, summary=f"the centre unit of VGG16's pool5 sees input pixels {first} to {last} "
+                                           "on each axis; a corner unit's window begins 90 pixels into the padding")

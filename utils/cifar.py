@@ -6,11 +6,10 @@ Three recipes, as dicts of plain numbers so that the notebook can print them sid
   0.01 / 0.005 / 0.001 with drops at 40% and 70% of 200 epochs, L2 1e-4, dropout 0.5,
   Keras' default BatchNorm momentum 0.99);
 - ``RECIPE["quick"]``: a short run on two CPU cores, an eighth of the filters, a
-  warm-up + cosine ("one-cycle") learning rate, label smoothing and BatchNorm momentum
+  warm-up + cosine decay of the learning rate, label smoothing and BatchNorm momentum
   0.9, because moving averages with momentum 0.99 lag behind a short run's fast-changing
-  weights (notebook 04 measured it; notebook 05 compares both over 50 steps), and flips
-  without shifts: in five epochs the network underfits, and shifts cost it accuracy
-  (4 points at six epochs: benchmarks/vgg19_cifar10.py ``--epochs 6 --shift 0.125``);
+  weights (notebook 05 compares both over 50 steps), and flips without shifts: in five
+  epochs the network underfits (benchmarks/README.md has the measurements);
 - ``RECIPE["full"]``: the full-width network on a GPU, a schedule short enough to
   finish in one Colab session.
 
@@ -56,22 +55,22 @@ RECIPE = {
     # (8 to 64). A quarter (16 to 128) costs 4x the multiply-adds per image: 3 epochs of it reached
     # 73.6% on the test set, 5 epochs 78.0%; of these, 5 epochs 71.7%, 6 epochs 73.0%, 10 epochs
     # 75.7% (benchmarks/vgg19_cifar10.py [--width 0.25] --epochs N). Five: CI's 30 minutes.
-    # No shifts: a run this short underfits, and they cost it accuracy (notebook 05, section 4).
+    # No shifts: a run this short underfits (its training accuracy stays near its validation accuracy).
     "quick": {
         "width": 0.125, "fc_units": 256, "dropout": 0.0, "batch_size": 128, "epochs": 5,
-        "schedule": "one-cycle", "learning_rate": 0.1, "warmup": 0.15, "label_smoothing": 0.1,
+        "schedule": "warmup-cosine", "learning_rate": 0.1, "warmup": 0.15, "label_smoothing": 0.1,
         "l2": 5e-5, "batch_norm_momentum": 0.9, "shift": 0.0,
     },
     # One GPU (a Colab T4): the source's network and head, 30 epochs instead of 200.
     "full": {
         "width": 1.0, "fc_units": 4096, "dropout": 0.5, "batch_size": 128, "epochs": 30,
-        "schedule": "one-cycle", "learning_rate": 0.05, "warmup": 0.15, "label_smoothing": 0.1,
+        "schedule": "warmup-cosine", "learning_rate": 0.05, "warmup": 0.15, "label_smoothing": 0.1,
         "l2": 2.5e-4, "batch_norm_momentum": 0.9, "shift": 0.125,
     },
 }
 
 _KEYS = tuple(SOURCE)
-_SCHEDULES = ("piecewise", "one-cycle")
+_SCHEDULES = ("piecewise", "warmup-cosine")
 
 
 def check_recipe(recipe: dict) -> dict:
@@ -203,15 +202,20 @@ def dataset(x, y, batch_size: int, *, training: bool, shift: float = 0.125, clas
         raise ValueError("x must be images (N, height, width, 3) and y N labels, N > 0. "
                          f"Received: x of shape {x.shape}, y of shape {y.shape}")
     mean = tf.constant(MEAN_BGR if bgr else MEAN_BGR[::-1], dtype="float32")
-    layers = [keras.layers.RandomFlip("horizontal", seed=seed)]
+    # dtype="float32": Keras layers otherwise follow the global precision policy, and under
+    # mixed_float16 they would return float16 images (the mean is float32, and the batches
+    # must not depend on the policy). The model casts its inputs itself, as Keras'
+    # mixed-precision guide does: the pipeline always yields float32.
+    layers = [keras.layers.RandomFlip("horizontal", seed=seed, dtype="float32")]
     if shift:
-        layers.append(keras.layers.RandomTranslation(shift, shift, fill_mode="constant", fill_value=0.0, seed=seed))
+        layers.append(keras.layers.RandomTranslation(shift, shift, fill_mode="constant", fill_value=0.0, seed=seed,
+                                                     dtype="float32"))
     augment = keras.Sequential(layers, name="augment")
 
     def prepare(images, labels):
         images = tf.cast(images, "float32")
         if training:
-            images = augment(images, training=True)
+            images = tf.cast(augment(images, training=True), "float32")  # whatever the policy
         if bgr:
             images = images[..., ::-1]
         return images - mean, tf.one_hot(labels, classes)
@@ -246,7 +250,7 @@ def learning_rate(recipe: dict, total_steps: int, peak: float | None = None):
     """The recipe's learning-rate schedule over ``total_steps`` steps.
 
     ``"piecewise"``: the source's, ``peak`` (0.01) then half of it from 40% of the run,
-    a tenth from 70% (0.01 / 0.005 / 0.001). ``"one-cycle"``: a linear warm-up from 0 to
+    a tenth from 70% (0.01 / 0.005 / 0.001). ``"warmup-cosine"``: a linear warm-up from 0 to
     ``peak`` over the first ``warmup`` share of the steps, then a cosine decay to 0.
 
     Args:
@@ -316,6 +320,39 @@ def set_base_trainable(model, trainable: bool, *, keep_batchnorm_frozen: bool = 
         layer.trainable = bool(trainable) and not frozen_bn
 
 
+#: Set to 1 to use full mode's mixed-precision policy without an accelerator (the tests' run of
+#: full mode on a CPU, so that it executes what a GPU runtime executes), 0 to keep float32.
+MIXED_PRECISION_ENV = "CONVNET_MIXED_PRECISION"
+
+
+def precision_policy(mode: str, accelerators) -> str:
+    """The global precision policy of a notebook-05 run: ``mixed_float16`` in full mode on a GPU.
+
+    Mixed precision computes in float16 (bfloat16 on a TPU) and keeps the weights in
+    float32: on a modern GPU it roughly doubles the speed. On a CPU it is slow, so quick
+    mode and CPU runs keep ``float32``. ``CONVNET_MIXED_PRECISION=1`` forces full mode's
+    policy without an accelerator (``mixed_float16``), ``=0`` forces ``float32``.
+
+    Args:
+        mode: ``"quick"`` or ``"full"``.
+        accelerators: The accelerators present, e.g. ``config.accelerators()``: ``["GPU"]``.
+
+    Returns:
+        ``"mixed_float16"``, ``"mixed_bfloat16"`` or ``"float32"``.
+
+    Raises:
+        ValueError: For another mode, or a value of ``CONVNET_MIXED_PRECISION`` other than 0 or 1.
+    """
+    if mode not in RECIPE:
+        raise ValueError(f"mode must be one of {', '.join(RECIPE)}. Received: mode={mode!r}")
+    forced = os.environ.get(MIXED_PRECISION_ENV, "").strip()
+    if forced not in ("", "0", "1"):
+        raise ValueError(f"{MIXED_PRECISION_ENV} must be 0 or 1. Received: {MIXED_PRECISION_ENV}={forced!r}")
+    if forced == "0" or mode == "quick" or not (accelerators or forced == "1"):
+        return "float32"
+    return "mixed_bfloat16" if "TPU" in list(accelerators) else "mixed_float16"
+
+
 def run_dir(mode: str, name: str = NAME) -> Path:
     """The folder of this notebook run: the newest unfinished one of ``mode``, or a new one.
 
@@ -353,14 +390,33 @@ def _read_log(path: Path) -> dict:
     return {key: values for key, values in history.items() if not all(np.isnan(values))}
 
 
+def settings_tag(tag: str, settings: dict) -> str:
+    """``tag`` followed by a short fingerprint of ``settings``, e.g. ``"main-3fa2c1d0"``.
+
+    The same settings give the same fingerprint in every session, and any change of a
+    value gives another: a training keyed this way resumes only its own configuration.
+    """
+    import hashlib
+    import json
+
+    if not isinstance(settings, dict) or not settings:
+        raise ValueError(f"settings must be a non-empty dict. Received: settings={settings!r}")
+    text = json.dumps(settings, sort_keys=True, default=repr)
+    return f"{tag}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+
+
 def fit_or_resume(model, train_ds, *, epochs: int, folder, tag: str, validation_data=None, verbose: int = 2,
-                  steps_per_epoch: int | None = None, tensorboard: bool = True) -> dict:
+                  steps_per_epoch: int | None = None, tensorboard: bool = True, settings: dict | None = None) -> dict:
     """Train ``model`` for ``epochs`` epochs, resuming an interrupted run and never repeating a finished one.
 
     In ``folder``: ``backup-<tag>/`` holds ``keras.callbacks.BackupAndRestore``'s state
     after every epoch (so a new call resumes at the last finished epoch), ``<tag>.csv``
     the log of every epoch, and ``<tag>.weights.h5`` the weights once training has
-    finished. If those weights exist already, they are loaded and nothing is trained.
+    finished. If those weights exist already, they are loaded (and it says so) and
+    nothing is trained. With ``settings`` (the recipe, the data sizes, the seed: whatever
+    defines the training), the tag carries their fingerprint (:func:`settings_tag`) and
+    ``<tag>.json`` records them: a changed setting trains afresh instead of resuming or
+    loading another configuration's weights.
 
     Args:
         model: A compiled ``keras.Model``.
@@ -374,6 +430,8 @@ def fit_or_resume(model, train_ds, *, epochs: int, folder, tag: str, validation_
         steps_per_epoch: As in ``fit``. Defaults to None (the whole dataset).
         tensorboard: Also write TensorBoard logs to ``logs/<tag>/`` where the
             ``tensorboard`` package is installed. Defaults to True.
+        settings: What defines this training, a dict of plain values; its fingerprint
+            is added to ``tag``. Defaults to None (the tag alone).
 
     Returns:
         The history of every epoch (a dict of lists, as ``History.history``), read from
@@ -390,6 +448,11 @@ def fit_or_resume(model, train_ds, *, epochs: int, folder, tag: str, validation_
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"folder must be an existing folder (see cifar.run_dir). Received: folder={str(folder)!r}")
+    if settings is not None:
+        import json
+
+        tag = settings_tag(tag, settings)
+        (folder / f"{tag}.json").write_text(json.dumps(settings, sort_keys=True, indent=1, default=repr) + "\n")
     weights, log = folder / f"{tag}.weights.h5", folder / f"{tag}.csv"
     if weights.is_file():
         model.load_weights(weights)

@@ -68,6 +68,44 @@ def preprocess_source_rgb(images) -> np.ndarray:
     return np.asarray(images, dtype="float32") - np.asarray(IMAGENET_MEAN_RGB, dtype="float32")
 
 
+def without_top(model: keras.Model, *, last: str = "block5_pool", name: str = "vgg19") -> keras.Model:
+    """A copy of ``model``'s convolutional base, shaped like ``keras.applications.VGG19(include_top=False)``.
+
+    The copy has the model's input and every layer up to ``last`` (the fifth pool), with
+    the same names (``block1_conv1`` ... ``block5_pool``, and ``block1_conv1_bn`` ... for a
+    BatchNorm build) and a copy of their weights, but no weight penalty, as
+    ``keras.applications`` builds it. So a base pretrained here is used exactly like
+    Keras' ImageNet base: ``base.trainable = False``, ``base(x, training=False)``. The
+    original model is left as it is.
+
+    Args:
+        model: Our VGG (``utils.vgg.vgg``), trained.
+        last: The name of the base's last layer. Defaults to ``"block5_pool"``.
+        name: The base's name. Defaults to ``"vgg19"``, as Keras names its VGG19.
+
+    Returns:
+        A new ``keras.Model``.
+
+    Raises:
+        ValueError: If ``model`` has no layer named ``last``.
+    """
+    if last not in {layer.name for layer in model.layers}:
+        raise ValueError(f"model must have a layer named {last!r} (build it with utils.vgg.vgg). "
+                         f"Received: a model named {model.name!r} without it")
+    part = keras.Model(model.input, model.get_layer(last).output)
+
+    def fresh(layer):  # the same layer, new weights, no kernel penalty
+        settings = layer.get_config()
+        if "kernel_regularizer" in settings:
+            settings["kernel_regularizer"] = None
+        return layer.__class__.from_config(settings)
+
+    base = keras.models.clone_model(part, clone_function=fresh)
+    base.set_weights(part.get_weights())
+    base.name = name
+    return base
+
+
 def conv_layer_names(model: keras.Model) -> list[str]:
     """Return the names of the model's ``Conv2D`` layers, in order."""
     return [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
@@ -122,6 +160,16 @@ def copy_conv_weights_from_file(model: keras.Model, path: str | os.PathLike, con
             if a convolution is missing from ``model`` or has another shape.
     """
     return _copy_convs(_reference(config, str(path)), model)
+
+
+def imagenet_weights() -> str:
+    """What to pass as ``weights=`` to ``keras.applications.VGG19`` for the ImageNet weights.
+
+    ``"imagenet"`` (Keras downloads the file once and caches it), or the file that
+    ``CONVNET_IMAGENET_WEIGHTS`` names (an offline machine that has a copy; the tests'
+    stand-in weights).
+    """
+    return os.environ.get(WEIGHTS_FILE_ENV, "").strip() or "imagenet"
 
 
 def imagenet_weights_available(config: str = "E", timeout: float = 3.0) -> tuple[bool, str]:
