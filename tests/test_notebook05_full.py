@@ -17,8 +17,8 @@ catch up within an epoch). Those are reported as a warning, not hidden and not f
 What stays untested here: the GPU memory path (no GPU in CI).
 
 It runs where ``CONVNET_FULL_SMOKE=1``: ``scripts/test.sh`` sets it for the colab stack,
-Colab's own versions, since full mode is what a Colab GPU runtime chooses (6.6 to 7.2 minutes in CI,
-beside the other lane, on two CPU cores). The pinned stack
+Colab's own versions, since full mode is what a Colab GPU runtime chooses (its time in CI is in
+CONTRIBUTING.md). The pinned stack
 skips it, so that CI pays for it once; run it there with
 ``CONVNET_FULL_SMOKE=1 python -m pytest tests/test_notebook05_full.py``.
 """
@@ -52,7 +52,7 @@ def _text(cell) -> str:
 
 
 @pytest.mark.skipif(os.environ.get("CONVNET_FULL_SMOKE") != "1",
-                    reason="run on the colab stack only (CONVNET_FULL_SMOKE=1 there): 3 to 7 minutes on two cores, "
+                    reason="run on the colab stack only (CONVNET_FULL_SMOKE=1 there): a slow test, "
                            "paid once per CI run")
 def test_full_mode_runs_top_to_bottom_on_a_tiny_budget(tmp_path, monkeypatch):
     from nbclient import NotebookClient

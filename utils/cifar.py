@@ -50,11 +50,9 @@ SOURCE = {
 
 #: The recipes this notebook trains with, by run mode.
 RECIPE = {
-    # Two CPU cores, 2.5 minutes of training on the Intel ones that stored notebook 05 (5 to 6 on the
-    # AMD ones of earlier runs): 5 epochs of 45,000 images (1,760 steps) with an eighth of the filters
-    # (8 to 64). A quarter (16 to 128) costs 4x the multiply-adds per image: 3 epochs of it reached
-    # 73.6% on the test set, 5 epochs 78.0%; of these, 5 epochs 71.7%, 6 epochs 73.0%, 10 epochs
-    # 75.7% (benchmarks/vgg19_cifar10.py [--width 0.25] --epochs N). Five: CI's 30 minutes.
+    # A short run that fits a laptop CPU: 5 epochs with an eighth of the filters (8 to 64). Wider or
+    # longer runs score higher but cost several times as much; benchmarks/README.md gives the
+    # measured accuracy of each width and length (benchmarks/vgg19_cifar10.py).
     # No shifts: a run this short underfits (its training accuracy stays near its validation accuracy).
     "quick": {
         "width": 0.125, "fc_units": 256, "dropout": 0.0, "batch_size": 128, "epochs": 5,

@@ -603,7 +603,7 @@ def one_hot(labels, classes) -> np.ndarray:
 # -------------------------------------------------------------- training
 
 
-#: Notebook 04's training recipe, per run mode. Quick: 5 epochs, about 7 minutes on two CPU cores.
+#: Notebook 04's training recipe, per run mode. Quick: 5 epochs, minutes on a laptop CPU.
 #: ``momentum`` is BatchNorm's (see :func:`utils.resnet.resnet50`); ``validation_per_class``
 #: photos of each digit are held out of the training split to choose the checkpoint;
 #: ``patience`` is early stopping's, in epochs without a lower validation loss (``None``:
