@@ -61,7 +61,7 @@ def test_full_mode_runs_top_to_bottom_on_a_tiny_budget(tmp_path, monkeypatch):
     keras.applications.VGG19(weights=None, include_top=False).save_weights(weights)
     nb = nbformat.read(NOTEBOOK, as_version=4)
     km = nbtools._kernel_manager()
-    client = NotebookClient(nb, km=km, timeout=900, resources={"metadata": {"path": str(NOTEBOOK.parent)}})
+    client = NotebookClient(nb, km=km, timeout=1800, resources={"metadata": {"path": str(NOTEBOOK.parent)}})
     env = {**os.environ, "CONVNET_MODE": "full", "CONVNET_SMOKE_STEPS": "1",
            "CONVNET_IMAGENET_WEIGHTS": str(weights), "CONVNET_OUTPUT_DIR": str(tmp_path / "outputs"),
            "CONVNET_MIXED_PRECISION": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
