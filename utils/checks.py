@@ -745,6 +745,21 @@ def check_prepare_photo(fn) -> CheckResult:
                                                "exactly the training input, shape (1, 64, 64, 3) in [0, 1]")
 
 
+def _schedule_rates(schedule, call: str, steps, problems: list) -> list | None:
+    """The learning rates a learner's ``schedule`` gives at ``steps``; None, with the reason
+    added to ``problems``, if it is not callable or calling it raises."""
+    if not callable(schedule):
+        problems.append(f"{call}: expected a schedule, a function of the step such as a "
+                        f"keras.optimizers.schedules.CosineDecay, received {_show(schedule)}")
+        return None
+    try:
+        return [float(schedule(step)) for step in steps]
+    except Exception as error:
+        problems.append(f"{call}: calling the schedule with a step number raised {type(error).__name__}: "
+                        f"{_ADDRESS.sub('', str(error)).strip()}")
+        return None
+
+
 def warmup_cosine(step: float, peak: float, total_steps: int, warmup_steps: int) -> float:
     """The learning rate at ``step`` of a linear warm-up followed by a cosine decay (plain Python).
 
@@ -775,16 +790,9 @@ def check_warmup_cosine(fn) -> CheckResult:
         if not result:
             return result
         schedule, call = result.value, f"warmup_cosine({peak}, {total}, {warmup})"
-        if not callable(schedule):
-            problems.append(f"{call}: expected a schedule, a function of the step such as a "
-                            f"keras.optimizers.schedules.CosineDecay, received {_show(schedule)}")
-            break
         steps = (0, warmup // 2, warmup, warmup + (total - warmup) // 2, total - 1, total)
-        try:
-            received = [float(schedule(step)) for step in steps]
-        except Exception as error:
-            problems.append(f"{call}: calling the schedule with a step number raised {type(error).__name__}: "
-                            f"{_ADDRESS.sub('', str(error)).strip()}")
+        received = _schedule_rates(schedule, call, steps, problems)
+        if received is None:
             break
         expected = [warmup_cosine(step, peak, total, warmup) for step in steps]
         if all(math.isclose(a, b, rel_tol=1e-5, abs_tol=peak * 1e-6) for a, b in zip(expected, received)):
@@ -1013,18 +1021,11 @@ def check_short_run_schedule(fn) -> CheckResult:
         if not result:
             return result
         schedule, call = result.value, f"short_run_schedule({peak}, {epochs}, {per_epoch}, {share})"
-        if not callable(schedule):
-            problems.append(f"{call}: expected a schedule, a function of the step such as a "
-                            f"keras.optimizers.schedules.CosineDecay, received {_show(schedule)}")
-            break
         total = epochs * per_epoch
         warmup = round(share * total)
         steps = (0, warmup // 2, warmup, warmup + (total - warmup) // 2, total)
-        try:
-            received = [float(schedule(step)) for step in steps]
-        except Exception as error:
-            problems.append(f"{call}: calling the schedule with a step number raised {type(error).__name__}: "
-                            f"{_ADDRESS.sub('', str(error)).strip()}")
+        received = _schedule_rates(schedule, call, steps, problems)
+        if received is None:
             break
         expected = [warmup_cosine(step, peak, total, warmup) for step in steps]
         if all(math.isclose(a, b, rel_tol=1e-4, abs_tol=peak * 1e-5) for a, b in zip(expected, received)):
