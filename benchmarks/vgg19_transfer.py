@@ -1,7 +1,7 @@
 """Benchmark: notebook 05's fine-tuning comparison, over several seeds.
 
 Usage: python benchmarks/vgg19_transfer.py [--seeds 0 1 2] [--epochs 9] [--head-epochs 3]
-           [--rate 1e-3] [--low-rate 1e-4] [--labels-per-class 100] [--pretrain-epochs 3]
+           [--rate 1e-3] [--head-rate RATE] [--low-rate 1e-4] [--labels-per-class 100] [--pretrain-epochs 3]
 
 For each seed, in one process, as notebook 05 does in quick mode: a VGG19 with an
 eighth of the filters and a 128-wide head is pretrained on the five CIFAR-10 classes
@@ -15,8 +15,8 @@ the same number of epochs and the notebook's model (raw pixels in, flips, Keras'
   for ``--epochs``;
 - ``all at once``: the pretrained base, trainable from the first step (its BatchNorm
   layers too), Adam at ``--rate`` for ``--epochs``: the Zhihu tutorial's way;
-- ``two phases``: the Keras guide's: the base frozen, the head trained at ``--rate`` for
-  ``--head-epochs``; then the base unfrozen but its BatchNorm layers kept frozen (in
+- ``two phases``: the Keras guide's: the base frozen, the head trained at ``--head-rate``
+  (default: ``--rate``) for ``--head-epochs``; then the base unfrozen but its BatchNorm layers kept frozen (in
   Keras 3, ``fit``'s ``training=True`` overrides the ``training=False`` of the base's
   call), recompiled at ``--low-rate`` and trained for the remaining epochs.
 
@@ -71,6 +71,7 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=9)
     parser.add_argument("--head-epochs", type=int, default=3)
     parser.add_argument("--rate", type=float, default=1e-3)
+    parser.add_argument("--head-rate", type=float, default=None, help="the head phase's rate (default: --rate)")
     parser.add_argument("--low-rate", type=float, default=1e-4)
     parser.add_argument("--labels-per-class", type=int, default=100)
     parser.add_argument("--pretrain-epochs", type=int, default=3)
@@ -90,7 +91,8 @@ def main(argv=None):
     recipe = {**cifar.RECIPE["quick"], "fc_units": 128, "epochs": args.pretrain_epochs}
     print(f"pretraining {args.pretrain_epochs} epochs on {len(source_train[1]):,} images; fine-tuning on "
           f"{len(target_train[1])} labelled images, {args.epochs} epochs (two phases: {args.head_epochs} + "
-          f"{args.epochs - args.head_epochs}), Adam {args.rate:g} (second phase {args.low_rate:g})", flush=True)
+          f"{args.epochs - args.head_epochs}), Adam {args.rate:g} (head phase "
+          f"{args.rate if args.head_rate is None else args.head_rate:g}, second phase {args.low_rate:g})", flush=True)
 
     rows = []
     for seed in args.seeds:
@@ -100,10 +102,10 @@ def main(argv=None):
         pretrained = cifar.build_model(recipe, classes=5)
         cached = Path(args.cache) / f"pretrained-{cifar.settings_tag('seed', {**recipe, 'seed': seed})}.weights.h5" \
             if args.cache else None
+        cifar.compile_model(pretrained, recipe, recipe["epochs"] * len(source_ds))  # evaluate needs it too
         if cached is not None and cached.is_file():
             pretrained.load_weights(cached)
         else:
-            cifar.compile_model(pretrained, recipe, recipe["epochs"] * len(source_ds))
             pretrained.fit(source_ds, epochs=recipe["epochs"], verbose=0, shuffle=False)
             if cached is not None:
                 cached.parent.mkdir(parents=True, exist_ok=True)
@@ -131,7 +133,7 @@ def main(argv=None):
         base = transfer.without_top(pretrained)
         base.trainable = False
         model = new_model(base)
-        fit(model, args.rate, args.head_epochs, target_train, target_val)
+        fit(model, args.rate if args.head_rate is None else args.head_rate, args.head_epochs, target_train, target_val)
         row["head only"] = model.evaluate(*target_test, verbose=0)[1]
         base.trainable = True
         for layer in base.layers:  # BatchNorm stays frozen: fit's training=True overrides training=False

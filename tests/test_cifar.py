@@ -110,19 +110,6 @@ def test_build_model_uses_the_recipe_momentum_width_and_names():
     assert {layer.momentum for layer in source.layers if isinstance(layer, keras.layers.BatchNormalization)} == {0.99}
 
 
-def test_set_base_trainable_freezes_batchnorm_and_keeps_the_head():
-    model = cifar.build_model(TINY, classes=4)
-    cifar.set_base_trainable(model, False)
-    assert all(not layer.trainable for layer in model.layers if layer.name.startswith("block"))
-    assert model.get_layer("fc1").trainable and model.get_layer("fc1_bn").trainable
-    cifar.set_base_trainable(model, True)
-    assert model.get_layer("block1_conv1").trainable and not model.get_layer("block1_conv1_bn").trainable
-    cifar.set_base_trainable(model, True, keep_batchnorm_frozen=False)
-    assert model.get_layer("block1_conv1_bn").trainable
-    with pytest.raises(ValueError, match="no layers named block"):
-        cifar.set_base_trainable(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]), False)
-
-
 def test_run_dir_continues_an_unfinished_run_and_not_a_finished_one(monkeypatch, tmp_path):
     monkeypatch.setenv("CONVNET_OUTPUT_DIR", str(tmp_path))
     first = cifar.run_dir("quick")

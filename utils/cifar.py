@@ -298,26 +298,6 @@ def compile_model(model, recipe: dict, total_steps: int, *, peak: float | None =
     return model
 
 
-def set_base_trainable(model, trainable: bool, *, keep_batchnorm_frozen: bool = True) -> None:
-    """Freeze or unfreeze the convolutional base (every layer whose name starts with ``block``).
-
-    In Keras a BatchNormalization layer with ``trainable = False`` also runs in
-    inference mode: it normalises with its moving statistics and leaves them alone,
-    even inside ``fit``. With ``keep_batchnorm_frozen`` (the Keras transfer-learning
-    guide) the base's BatchNorm layers stay frozen when the rest is unfrozen. Recompile
-    after calling this: ``trainable`` takes effect at ``compile``.
-    """
-    import keras
-
-    base = [layer for layer in model.layers if layer.name.startswith("block")]
-    if not base:
-        raise ValueError(f"model has no layers named block...: build it with utils.vgg.vgg. "
-                         f"Received: a model named {model.name!r}")
-    for layer in base:
-        frozen_bn = keep_batchnorm_frozen and isinstance(layer, keras.layers.BatchNormalization)
-        layer.trainable = bool(trainable) and not frozen_bn
-
-
 #: Set to 1 to use full mode's mixed-precision policy without an accelerator (the tests' run of
 #: full mode on a CPU, so that it executes what a GPU runtime executes), 0 to keep float32.
 MIXED_PRECISION_ENV = "CONVNET_MIXED_PRECISION"
@@ -532,13 +512,15 @@ def train_and_validate(recipe: dict, train, val, *, epochs: int, config: str = "
 
 
 def recipe(mode: str) -> dict:
-    """A copy of ``RECIPE[mode]``; under ``CONVNET_SMOKE_STEPS`` (tests) at most 2 epochs of batches of 8."""
+    """A copy of ``RECIPE[mode]``; under ``CONVNET_SMOKE_STEPS`` (tests) at most 2 epochs of batches of 2."""
     if mode not in RECIPE:
         raise ValueError(f"mode must be one of {', '.join(RECIPE)}. Received: mode={mode!r}")
     chosen = dict(RECIPE[mode])
     chosen["epochs"] = epochs(chosen["epochs"])
     if smoke_steps():
-        chosen["batch_size"] = 8  # full width on a CPU: small batches keep the tests' run short
+        # Full width under mixed_float16 on a CPU: a training step costs seconds per image there
+        # (CPUs lack fast float16 gradients), so the tests' run trains on as few images as it can.
+        chosen["batch_size"] = 2
     return chosen
 
 
