@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import runpy
 import shutil
 import subprocess
@@ -106,6 +107,24 @@ def test_notebook_is_formatted(path):
     assert nbtools.format_text(text, _rel(path)) == text, (
         f"{_rel(path)} is not formatted: run `python tools/nbtools.py fmt {_rel(path)}`"
     )
+
+
+# Where a stored output names a folder of the machine that stored it (a temporary output folder,
+# a checkout's absolute path, an installed package), the learner reads a path that is not theirs.
+MACHINE_PATHS = re.compile(r"/tmp/|/work/|/root/|/home/|site-packages|/content/")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_rel)
+def test_stored_outputs_name_no_path_of_the_storing_machine(path):
+    found = []
+    for index, cell in enumerate(_read(path).cells):
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            text = output.get("text", "") + output.get("data", {}).get("text/plain", "") + "".join(
+                output.get("traceback", []))
+            found += [f"cell {index}: ...{text[max(0, m.start() - 40):m.end() + 40]!r}..."
+                      for m in MACHINE_PATHS.finditer(text)]
+    assert not found, (f"{_rel(path)}: expected stored outputs without paths of the machine that stored them "
+                       f"(store with the default output folder, outputs/). Received: " + "; ".join(found))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_rel)
