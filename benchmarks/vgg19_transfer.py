@@ -78,6 +78,7 @@ def main(argv=None):
     parser.add_argument("--cache", default="", help="a folder to keep each seed's pretrained weights in, "
                         "so that runs with other fine-tuning settings skip the pretraining")
     args = parser.parse_args(argv)
+    head_rate = args.rate if args.head_rate is None else args.head_rate
 
     (x_all, y_all), (x_test, y_test) = data.load_cifar10()
     (x_train, y_train), (x_val, y_val) = cifar.split_validation(x_all, y_all, per_class=500, seed=0)
@@ -91,8 +92,8 @@ def main(argv=None):
     recipe = {**cifar.RECIPE["quick"], "fc_units": 128, "epochs": args.pretrain_epochs}
     print(f"pretraining {args.pretrain_epochs} epochs on {len(source_train[1]):,} images; fine-tuning on "
           f"{len(target_train[1])} labelled images, {args.epochs} epochs (two phases: {args.head_epochs} + "
-          f"{args.epochs - args.head_epochs}), Adam {args.rate:g} (head phase "
-          f"{args.rate if args.head_rate is None else args.head_rate:g}, second phase {args.low_rate:g})", flush=True)
+          f"{args.epochs - args.head_epochs}), Adam {args.rate:g} (head phase {head_rate:g}, "
+          f"second phase {args.low_rate:g})", flush=True)
 
     rows = []
     for seed in args.seeds:
@@ -133,7 +134,7 @@ def main(argv=None):
         base = transfer.without_top(pretrained)
         base.trainable = False
         model = new_model(base)
-        fit(model, args.rate if args.head_rate is None else args.head_rate, args.head_epochs, target_train, target_val)
+        fit(model, head_rate, args.head_epochs, target_train, target_val)
         row["head only"] = model.evaluate(*target_test, verbose=0)[1]
         base.trainable = True
         for layer in base.layers:  # BatchNorm stays frozen: fit's training=True overrides training=False
