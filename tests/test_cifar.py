@@ -23,7 +23,7 @@ def test_recipes_have_every_key_and_keep_the_source_optimiser_settings():
         assert cifar.check_recipe(recipe) is recipe
     assert cifar.SOURCE["schedule"] == "piecewise" and cifar.SOURCE["batch_norm_momentum"] == 0.99
     # Short runs need faster BatchNorm averages (notebook 04's finding); full mode shifts as the source did,
-    # quick mode's five epochs only flip (shifts cost an underfitting run accuracy: notebook 05, section 4).
+    # quick mode's four epochs only flip (shifts cost an underfitting run accuracy: notebook 05, section 4).
     assert all(r["batch_norm_momentum"] == 0.9 for r in cifar.RECIPE.values())
     assert cifar.RECIPE["full"]["shift"] == cifar.SOURCE["shift"] == 0.125 and cifar.RECIPE["quick"]["shift"] == 0.0
     assert cifar.RECIPE["full"]["width"] == 1.0 and cifar.RECIPE["quick"]["width"] == 0.125

@@ -4,7 +4,9 @@ nbval runs every notebook in quick mode; the full-mode branches (the full-width 
 the fine-tuning of Keras' ImageNet VGG19, the opt-in long runs, resuming in an unfinished run folder)
 would otherwise run for the first time on a learner's GPU. Here the notebook runs top
 to bottom with ``CONVNET_MODE=full`` and ``CONVNET_SMOKE_STEPS=1``: one step per
-epoch, at most two epochs per training, batches of 2, a few images per class, and
+epoch, at most two epochs per training, batches of 2, a few images per class (two labelled
+images in all for the fine-tuning: a float16 gradient costs a CPU 0.2 to 0.4 s per image and
+convolution, whatever its size; benchmarks/README.md, float16_cpu.py), and
 stand-in "ImageNet" weights (a ``keras.applications.VGG19`` without the top, saved by
 this test) named by ``CONVNET_IMAGENET_WEIGHTS``. ``CONVNET_MIXED_PRECISION=1`` sets the
 policy full mode sets on a GPU (``mixed_float16``; TensorFlow's CPU kernels run it, only

@@ -8,7 +8,7 @@ Three recipes, as dicts of plain numbers so that the notebook can print them sid
 - ``RECIPE["quick"]``: a short run on two CPU cores, an eighth of the filters, a
   warm-up + cosine decay of the learning rate, label smoothing and BatchNorm momentum
   0.9, because moving averages with momentum 0.99 lag behind a short run's fast-changing
-  weights (notebook 05 compares both over 50 steps), and flips without shifts: in five
+  weights (notebook 05 compares both over 50 steps), and flips without shifts: in four
   epochs the network underfits (benchmarks/README.md has the measurements);
 - ``RECIPE["full"]``: the full-width network on a GPU, a schedule short enough to
   finish in one Colab session.
@@ -50,12 +50,13 @@ SOURCE = {
 
 #: The recipes this notebook trains with, by run mode.
 RECIPE = {
-    # A short run that fits a laptop CPU: 5 epochs with an eighth of the filters (8 to 64). Wider or
-    # longer runs score higher but cost several times as much; benchmarks/README.md gives the
-    # measured accuracy of each width and length (benchmarks/vgg19_cifar10.py).
+    # A short run that fits a laptop CPU: 4 epochs with an eighth of the filters (8 to 64). Wider or
+    # longer runs score higher but cost more (a fifth epoch: about 2 points for a quarter more
+    # time); benchmarks/README.md gives the measured accuracy of each width and length
+    # (benchmarks/vgg19_cifar10.py).
     # No shifts: a run this short underfits (its training accuracy stays near its validation accuracy).
     "quick": {
-        "width": 0.125, "fc_units": 256, "dropout": 0.0, "batch_size": 128, "epochs": 5,
+        "width": 0.125, "fc_units": 256, "dropout": 0.0, "batch_size": 128, "epochs": 4,
         "schedule": "warmup-cosine", "learning_rate": 0.1, "warmup": 0.15, "label_smoothing": 0.1,
         "l2": 5e-5, "batch_norm_momentum": 0.9, "shift": 0.0,
     },
