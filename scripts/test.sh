@@ -20,7 +20,7 @@
 #   02 and 03 on Colab's (through their exercise copies; the pinned stack's nbval of
 #   notebooks/02-03 would repeat the same cells). The work runs in two lanes at once, since
 #   one lane leaves much of a two-core machine idle (the unit tests use one core; see
-#   CONTRIBUTING.md, "Two lanes"): lane 1 the hygiene, one of the pinned stack's unit-test
+#   CONTRIBUTING.md, "Two lanes"): lane 1 the hygiene, three of the pinned stack's unit-test
 #   files and notebooks 04 and 05, lane 2 Colab's share, then the other pinned unit tests and
 #   notebook 01. Each output line starts with its share's name. It fails if any share fails or a stack
 #   cannot be built (where Python 3.13 is missing the pinned stack's whole share still runs,
@@ -33,8 +33,11 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PINNED_TARGETS=(tests notebooks)
 COLAB_TARGETS=(tests exercises/02_receptive_fields.ipynb exercises/03_residual_blocks.ipynb)
 # --stack both splits the pinned stack's unit tests between its two lanes, to even them out:
-# lane 1 runs the test files it names, lane 2 all the others (it is passed --ignore for lane 1's).
-BOTH_LANE1_PINNED=(tests/test_notebooks.py notebooks/04_resnet50_signs.ipynb notebooks/05_vgg19_cifar10.ipynb)
+# lane 1 runs the test files it names (test_config and test_distribute each start a fresh
+# TensorFlow process: about a minute together, moved there on 2026-12-07 when lane 2 ran 167 s
+# longer), lane 2 all the others (it is passed --ignore for lane 1's).
+BOTH_LANE1_PINNED=(tests/test_notebooks.py tests/test_config.py tests/test_distribute.py
+                   notebooks/04_resnet50_signs.ipynb notebooks/05_vgg19_cifar10.ipynb)
 # Run on Colab's stack only under --stack both: cloning this repository and importing its utils in a
 # fresh Python is the same on both stacks, and Colab is where the notebooks' bootstrap clones it. The
 # bootstrap's own lines run on both (tests against a stand-in repository); --stack pinned runs it too.
