@@ -34,8 +34,8 @@ PINNED_TARGETS=(tests notebooks)
 COLAB_TARGETS=(tests exercises/02_receptive_fields.ipynb exercises/03_residual_blocks.ipynb)
 # --stack both splits the pinned stack's unit tests between its two lanes, to even them out:
 # lane 1 runs the test files it names (test_config and test_distribute each start a fresh
-# TensorFlow process: about a minute together, moved there on 2026-12-07 when lane 2 ran 167 s
-# longer), lane 2 all the others (it is passed --ignore for lane 1's).
+# TensorFlow process, about a minute together; CONTRIBUTING.md, "Two lanes"), lane 2 all the
+# others (it is passed --ignore for lane 1's).
 BOTH_LANE1_PINNED=(tests/test_notebooks.py tests/test_config.py tests/test_distribute.py
                    notebooks/04_resnet50_signs.ipynb notebooks/05_vgg19_cifar10.ipynb)
 # Run on Colab's stack only under --stack both: cloning this repository and importing its utils in a
